@@ -1,0 +1,226 @@
+//! `latentdyn train` and `latentdyn eval`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use latentdyn_analysis::Metrics;
+use latentdyn_data::{Dataset, DatasetSpec};
+use latentdyn_models::DeviceChoice;
+use latentdyn_train::{evaluate, files, train, RunConfig, RunOptions, RunStatus, Summary};
+
+use crate::data_cmd;
+
+/// Arguments of `latentdyn train`.
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Dataset: a study preset (arneodo, lorenz, …) or a dataset `.npz` file.
+    #[arg(long, default_value = "arneodo")]
+    data: String,
+    /// Model preset: gru, node, node-discrete, ablation0 … ablation4.
+    #[arg(long, default_value = "node")]
+    model: String,
+    /// Latent size L (the preset's default when omitted).
+    #[arg(long)]
+    latent: Option<usize>,
+    /// Seed of initialisation, dropout and batch order.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Epochs (study: 3000); the loss-horizon schedule is scaled to match.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Set any config field: `--set train.optimizer.lr=0.01` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Run directory (default: runs/<dataset>/<preset>-L<L>-s<seed>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Where datasets are looked up and generated.
+    #[arg(long, default_value = "datasets")]
+    datasets: PathBuf,
+    /// auto, cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto")]
+    device: DeviceChoice,
+    /// libtorch threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Start over even if the directory holds a resumable run.
+    #[arg(long)]
+    fresh: bool,
+}
+
+/// Arguments of `latentdyn eval`.
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// A run directory (holding config.json and best.safetensors).
+    run: PathBuf,
+    /// Where datasets are looked up and generated.
+    #[arg(long, default_value = "datasets")]
+    datasets: PathBuf,
+    /// auto, cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto")]
+    device: DeviceChoice,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Finds or makes the dataset a run needs: a `.npz` path, or a spec that is
+/// loaded from `dir` when present and generated there otherwise.
+pub fn dataset_for(data: &str, dir: &Path) -> Result<Dataset> {
+    if data.ends_with(".npz") || data.ends_with(".json") {
+        return Dataset::load(Path::new(data)).with_context(|| format!("loading dataset {data}"));
+    }
+    let spec = DatasetSpec::preset(data)?;
+    load_or_generate(&spec, dir)
+}
+
+/// Loads `spec`'s dataset from `dir`, generating it first when missing.
+pub fn load_or_generate(spec: &DatasetSpec, dir: &Path) -> Result<Dataset> {
+    let paths = data_cmd::generate_specs(std::slice::from_ref(spec), dir, false)?;
+    let ds = Dataset::load(&paths[0])
+        .with_context(|| format!("loading dataset {}", paths[0].display()))?;
+    Ok(ds)
+}
+
+/// Runs `latentdyn train`.
+pub fn run_train(args: TrainArgs) -> Result<()> {
+    let data = dataset_for(&args.data, &args.datasets)?;
+    let mut cfg = RunConfig::preset(&args.model, args.latent, data.spec, args.seed)?;
+    if let Some(epochs) = args.epochs {
+        cfg = cfg.with_epochs(epochs);
+    }
+    for assignment in &args.set {
+        cfg.set(assignment)
+            .with_context(|| format!("--set {assignment}"))?;
+    }
+    let dataset_label = if args.data.ends_with(".npz") || args.data.ends_with(".json") {
+        data.spec.name()
+    } else {
+        args.data.clone()
+    };
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("runs")
+            .join(dataset_label)
+            .join(cfg.run_name())
+    });
+    if args.fresh && out.exists() {
+        for f in [
+            files::LAST,
+            files::BEST,
+            files::METRICS,
+            files::SUMMARY,
+            files::CONFIG,
+        ] {
+            let _ = std::fs::remove_file(out.join(f));
+        }
+    }
+    let device = args.device.resolve()?;
+    let mut opts = RunOptions::new(&out);
+    opts.device = device;
+    opts.threads = args.threads;
+    eprintln!(
+        "training {} on {} ({} epochs, {:?}) -> {}",
+        cfg.run_name(),
+        cfg.dataset.name(),
+        cfg.train.epochs,
+        device,
+        out.display()
+    );
+    let summary = train_with_bar(&cfg, &data, &opts)?;
+    print_summary(&out, &summary);
+    if summary.status == RunStatus::Diverged {
+        bail!(
+            "{}: {}",
+            out.display(),
+            summary.message.unwrap_or_else(|| "diverged".into())
+        );
+    }
+    Ok(())
+}
+
+/// Trains with a progress bar: epoch, loss, rate R², ETA.
+pub fn train_with_bar(cfg: &RunConfig, data: &Dataset, opts: &RunOptions) -> Result<Summary> {
+    let bar = ProgressBar::new(cfg.train.epochs as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix} [{bar:30}] epoch {pos}/{len} {msg} ({elapsed} < {eta})",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(cfg.run_name());
+    bar.enable_steady_tick(Duration::from_millis(250));
+    let summary = train(cfg, data, opts, &mut |r| {
+        bar.set_position(r.epoch as u64 + 1);
+        bar.set_message(format!(
+            "loss {:.4} valid NLL {:.4} rate R² {:.3} state R² {:.3} K {}",
+            r.train_loss, r.metrics.nll, r.metrics.rate_r2, r.metrics.state_r2, r.horizon
+        ));
+    })
+    .with_context(|| format!("training run {}", opts.out_dir.display()))?;
+    bar.finish_and_clear();
+    Ok(summary)
+}
+
+fn print_summary(dir: &Path, s: &Summary) {
+    println!(
+        "{}: {:?} after {}/{} epochs in {:.1} s",
+        dir.display(),
+        s.status,
+        s.epochs_done,
+        s.epochs,
+        s.wall_seconds
+    );
+    if let Some(r) = &s.reported {
+        println!(
+            "median over the last {} epochs (validation): NLL {:.4}  rate R² {:.4}  state R² {:.4}  latent R² {:.4}",
+            r.epochs, r.nll, r.rate_r2, r.state_r2, r.latent_r2
+        );
+    }
+}
+
+/// Runs `latentdyn eval`.
+pub fn run_eval(args: EvalArgs) -> Result<()> {
+    let cfg_path = args.run.join(files::CONFIG);
+    let text = std::fs::read_to_string(&cfg_path)
+        .with_context(|| format!("{} is not a run directory", args.run.display()))?;
+    let cfg: RunConfig =
+        serde_json::from_str(&text).with_context(|| format!("reading {}", cfg_path.display()))?;
+    let data = load_or_generate(&cfg.dataset, &args.datasets)?;
+    let device = args.device.resolve()?;
+    let ev = evaluate(&args.run, &data, device)
+        .with_context(|| format!("evaluating {}", args.run.display()))?;
+    let json = serde_json::to_string_pretty(&ev)?;
+    std::fs::write(args.run.join("eval.json"), format!("{json}\n"))
+        .with_context(|| format!("writing {}", args.run.join("eval.json").display()))?;
+    if args.json {
+        println!("{json}");
+        return Ok(());
+    }
+    println!("{} on {} ({})", ev.run, ev.dataset, ev.checkpoint);
+    println!(
+        "{:<6} {:>8} {:>8} {:>8} {:>8}   {:>24}",
+        "split", "NLL", "rate R²", "state R²", "lat. R²", "rate R² early/mid/late"
+    );
+    for (name, m) in [("valid", &ev.valid), ("test", &ev.test)] {
+        print_row(name, m);
+    }
+    Ok(())
+}
+
+fn print_row(name: &str, m: &Metrics) {
+    println!(
+        "{:<6} {:>8.4} {:>8.4} {:>8.4} {:>8.4}   {:>7.3} {:>7.3} {:>7.3}",
+        name,
+        m.nll,
+        m.rate_r2,
+        m.state_r2,
+        m.latent_r2,
+        m.early.rate_r2,
+        m.middle.rate_r2,
+        m.late.rate_r2
+    );
+}

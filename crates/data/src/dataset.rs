@@ -1,0 +1,697 @@
+//! A generated dataset in memory and on disk.
+//!
+//! # File format
+//! A dataset `<name>` is two files side by side:
+//! - `<name>.npz` — an uncompressed NumPy archive (`numpy.load` reads it) of
+//!   `spikes` (uint32, samples × steps × channels, Poisson counts), `rates`
+//!   (float64, same shape, the Poisson means `exp(standardised activity)`),
+//!   `latents` (float64, samples × steps × latent_dim), `times` (float64,
+//!   samples × steps), `readout` (float64, latent_dim × channels), `orig_mean`
+//!   and `orig_std` (float64, channels: the activity's per-channel mean and
+//!   population std before standardisation) and `train_idx`, `valid_idx`,
+//!   `test_idx` (int64, sorted sample indices);
+//! - `<name>.json` — [`Metadata`]: the spec, the system and its parameters,
+//!   the sampling grid, the integrator, the seeds and the format version.
+//!
+//! Both are written to a temporary file in the target directory and renamed
+//! into place, so a reader never sees half a file. Neither embeds a time
+//! stamp: the same spec gives byte-identical files.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use ndarray::{Array1, Array2, Array3, ArrayBase, Data, Dimension};
+use ndarray_npy::{NpzReader, NpzWriter, ReadableElement};
+use serde::{Deserialize, Serialize};
+
+use crate::simulate::{LatentInfo, MackeyGlassInfo, ATOL, RTOL};
+use crate::{DataError, DatasetSpec, System};
+
+/// The value of [`Metadata::format`].
+pub const FORMAT: &str = "latentdyn-dataset";
+/// The file-format version this crate writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The sampling grid of the one long trajectory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sampling {
+    /// Points in the trajectory, `n_samples × n_timesteps`.
+    pub n_points: usize,
+    /// The system's period.
+    pub period: f64,
+    /// Samples per period.
+    pub pts_per_period: usize,
+    /// End time; times are `linspace(0, tlim, n_points)`.
+    pub tlim: f64,
+    /// `period / pts_per_period`.
+    pub dt_nominal: f64,
+    /// The actual spacing `tlim / (n_points − 1)`.
+    pub dt_actual: f64,
+}
+
+/// The integrator used for the latent trajectory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Integrator {
+    /// Method name.
+    pub method: String,
+    /// Relative tolerance.
+    pub rtol: f64,
+    /// Absolute tolerance.
+    pub atol: f64,
+}
+
+/// Where each random draw came from (see [`crate::random`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seeds {
+    /// The dataset seed.
+    pub seed: u64,
+    /// The random number generator.
+    pub rng: String,
+    /// ChaCha stream of the readout.
+    pub readout_stream: u64,
+    /// ChaCha stream of the spikes.
+    pub spikes_stream: u64,
+    /// ChaCha stream of the split.
+    pub split_stream: u64,
+    /// ChaCha stream of the MackeyGlass history.
+    pub history_stream: u64,
+}
+
+/// The `.json` half of a dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metadata {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// [`FORMAT_VERSION`] when written.
+    pub format_version: u32,
+    /// The generating crate and version.
+    pub generator: String,
+    /// [`DatasetSpec::name`].
+    pub name: String,
+    /// What was generated.
+    pub spec: DatasetSpec,
+    /// The system and its parameters.
+    pub system: System,
+    /// The initial condition integrated from.
+    pub initial_condition: Vec<f64>,
+    /// The time grid.
+    pub sampling: Sampling,
+    /// The integrator.
+    pub integrator: Integrator,
+    /// Latent dimensionality.
+    pub latent_dim: usize,
+    /// How the stored latents relate to the raw state.
+    pub latents: LatentInfo,
+    /// MackeyGlass only: history and embedding.
+    pub mackey_glass: Option<MackeyGlassInfo>,
+    /// Random streams.
+    pub seeds: Seeds,
+    /// (train, valid, test) sizes.
+    pub split_sizes: [usize; 3],
+    /// dtype of `spikes` in the `.npz`.
+    pub spikes_dtype: String,
+}
+
+impl Metadata {
+    pub(crate) fn new(
+        spec: &DatasetSpec,
+        latent_dim: usize,
+        latents: LatentInfo,
+        mackey_glass: Option<MackeyGlassInfo>,
+    ) -> Self {
+        use crate::random::Purpose;
+        let system = spec.system.system();
+        let (tr, va, te) = spec.split_sizes();
+        Metadata {
+            format: FORMAT.into(),
+            format_version: FORMAT_VERSION,
+            generator: concat!("latentdyn-data ", env!("CARGO_PKG_VERSION")).into(),
+            name: spec.name(),
+            spec: *spec,
+            system,
+            initial_condition: system.initial_condition(),
+            sampling: Sampling {
+                n_points: spec.n_points(),
+                period: system.period(),
+                pts_per_period: spec.pts_per_period,
+                tlim: spec.tlim(),
+                dt_nominal: system.dt_nominal(spec.pts_per_period),
+                dt_actual: spec.sample_dt(),
+            },
+            integrator: Integrator {
+                method: if mackey_glass.is_some() {
+                    "dde method of steps (latentdyn-ode)".into()
+                } else {
+                    "dop853 (latentdyn-ode)".into()
+                },
+                rtol: RTOL,
+                atol: ATOL,
+            },
+            latent_dim,
+            latents,
+            mackey_glass,
+            seeds: Seeds {
+                seed: spec.seed,
+                rng: "ChaCha8, key = seed as 8 little-endian bytes then zeros".into(),
+                readout_stream: Purpose::Readout as u64,
+                spikes_stream: Purpose::Spikes as u64,
+                split_stream: Purpose::Split as u64,
+                history_stream: Purpose::History as u64,
+            },
+            split_sizes: [tr, va, te],
+            spikes_dtype: "uint32".into(),
+        }
+    }
+}
+
+/// A dataset: true latents, rates, spikes, readout and split, with its metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// What was generated.
+    pub spec: DatasetSpec,
+    /// The `.json` metadata.
+    pub metadata: Metadata,
+    /// True latents, `n_samples × n_timesteps × latent_dim` (z-scored for MacArthur).
+    pub latents: Array3<f64>,
+    /// Poisson rates per bin, `n_samples × n_timesteps × obs_dim`.
+    pub rates: Array3<f64>,
+    /// Spike counts, same shape as `rates`.
+    pub spikes: Array3<u32>,
+    /// Sample times, `n_samples × n_timesteps`.
+    pub times: Array2<f64>,
+    /// Readout, `latent_dim × obs_dim`.
+    pub readout: Array2<f64>,
+    /// Per-channel mean of `latents · readout` before standardisation.
+    pub orig_mean: Array1<f64>,
+    /// Per-channel population std of `latents · readout` before standardisation.
+    pub orig_std: Array1<f64>,
+    /// Training samples (sorted).
+    pub train_idx: Vec<usize>,
+    /// Validation samples (sorted).
+    pub valid_idx: Vec<usize>,
+    /// Test samples (sorted).
+    pub test_idx: Vec<usize>,
+}
+
+/// Summary statistics of a dataset, for people.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// Dataset name.
+    pub name: String,
+    /// (samples, steps, channels).
+    pub shape: [usize; 3],
+    /// Latent dimensionality.
+    pub latent_dim: usize,
+    /// (train, valid, test) sizes.
+    pub split_sizes: [usize; 3],
+    /// Mean Poisson rate per bin.
+    pub mean_rate: f64,
+    /// Mean spike count per bin (≈ e^0.5 ≈ 1.65 by construction).
+    pub mean_spike_count: f64,
+    /// Largest count.
+    pub max_spike_count: u32,
+    /// Fraction of bins with no spike.
+    pub fraction_zero: f64,
+    /// Latent range per dimension (min, max).
+    pub latent_range: Vec<(f64, f64)>,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let [s, t, c] = self.shape;
+        writeln!(f, "{}", self.name)?;
+        writeln!(
+            f,
+            "  shape            {s} samples × {t} steps × {c} channels (latent dim {})",
+            self.latent_dim
+        )?;
+        let [a, b, d] = self.split_sizes;
+        writeln!(f, "  split            {a} train / {b} valid / {d} test")?;
+        writeln!(f, "  mean rate        {:.4}", self.mean_rate)?;
+        writeln!(
+            f,
+            "  mean spike count {:.4} (max {})",
+            self.mean_spike_count, self.max_spike_count
+        )?;
+        write!(f, "  zero bins        {:.2} %", 100.0 * self.fraction_zero)
+    }
+}
+
+impl Dataset {
+    /// The dataset's name, [`DatasetSpec::name`].
+    pub fn name(&self) -> String {
+        self.spec.name()
+    }
+
+    /// Latent dimensionality.
+    pub fn latent_dim(&self) -> usize {
+        self.latents.dim().2
+    }
+
+    /// Summary statistics.
+    pub fn summary(&self) -> Summary {
+        let count = self.spikes.len().max(1) as f64;
+        let total: u64 = self.spikes.iter().map(|&k| k as u64).sum();
+        let zeros = self.spikes.iter().filter(|&&k| k == 0).count();
+        let latent_range = (0..self.latent_dim())
+            .map(|d| {
+                let col = self.latents.index_axis(ndarray::Axis(2), d);
+                col.iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                        (lo.min(v), hi.max(v))
+                    })
+            })
+            .collect();
+        let (s, t, c) = self.spikes.dim();
+        Summary {
+            name: self.name(),
+            shape: [s, t, c],
+            latent_dim: self.latent_dim(),
+            split_sizes: [
+                self.train_idx.len(),
+                self.valid_idx.len(),
+                self.test_idx.len(),
+            ],
+            mean_rate: self.rates.sum() / count,
+            mean_spike_count: total as f64 / count,
+            max_spike_count: self.spikes.iter().copied().max().unwrap_or(0),
+            fraction_zero: zeros as f64 / count,
+            latent_range,
+        }
+    }
+
+    /// Writes `<dir>/<name>.npz` and `<dir>/<name>.json` atomically (temporary file in
+    /// `dir`, then rename) and returns the `.npz` path. Creates `dir` if needed.
+    pub fn save(&self, dir: &Path) -> Result<PathBuf, DataError> {
+        std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
+        let name = self.name();
+        let npz_path = dir.join(format!("{name}.npz"));
+        let json_path = dir.join(format!("{name}.json"));
+
+        let idx = |v: &[usize]| Array1::from_iter(v.iter().map(|&i| i as i64));
+        write_atomic(&npz_path, |w| {
+            let mut npz = NpzWriter::new(w);
+            let err = |e: ndarray_npy::WriteNpzError| std::io::Error::other(e.to_string());
+            npz.add_array("spikes", &self.spikes).map_err(err)?;
+            npz.add_array("rates", &self.rates).map_err(err)?;
+            npz.add_array("latents", &self.latents).map_err(err)?;
+            npz.add_array("times", &self.times).map_err(err)?;
+            npz.add_array("readout", &self.readout).map_err(err)?;
+            npz.add_array("orig_mean", &self.orig_mean).map_err(err)?;
+            npz.add_array("orig_std", &self.orig_std).map_err(err)?;
+            npz.add_array("train_idx", &idx(&self.train_idx))
+                .map_err(err)?;
+            npz.add_array("valid_idx", &idx(&self.valid_idx))
+                .map_err(err)?;
+            npz.add_array("test_idx", &idx(&self.test_idx))
+                .map_err(err)?;
+            let w = npz.finish().map_err(err)?;
+            w.flush()
+        })?;
+        write_atomic(&json_path, |w| {
+            serde_json::to_writer_pretty(&mut *w, &self.metadata).map_err(std::io::Error::other)?;
+            w.write_all(b"\n")?;
+            w.flush()
+        })?;
+        Ok(npz_path)
+    }
+
+    /// Reads a dataset from its `.npz` or its `.json` path (the other file must sit beside
+    /// it), validating shapes, finiteness, the split and the metadata.
+    pub fn load(path: &Path) -> Result<Dataset, DataError> {
+        let (npz_path, json_path) = match path.extension().and_then(|e| e.to_str()) {
+            Some("json") => (path.with_extension("npz"), path.to_path_buf()),
+            Some("npz") => (path.to_path_buf(), path.with_extension("json")),
+            _ => (path.with_extension("npz"), path.with_extension("json")),
+        };
+        for (p, what) in [
+            (&json_path, "dataset metadata"),
+            (&npz_path, "dataset arrays"),
+        ] {
+            if !p.is_file() {
+                return Err(DataError::Missing {
+                    path: p.clone(),
+                    what: what.into(),
+                });
+            }
+        }
+        let metadata = read_metadata(&json_path)?;
+        let spec = metadata.spec;
+        check_metadata(&json_path, &metadata)?;
+
+        let file = File::open(&npz_path).map_err(|e| DataError::io(&npz_path, e))?;
+        let mut npz = NpzReader::new(BufReader::new(file))
+            .map_err(|e| DataError::corrupt(&npz_path, "(archive)", e))?;
+        let names = npz
+            .names()
+            .map_err(|e| DataError::corrupt(&npz_path, "(archive)", e))?;
+        let mut reader = ArrayReader {
+            path: &npz_path,
+            npz: &mut npz,
+            names: &names,
+        };
+        let (s, t, c, d) = (
+            spec.n_samples,
+            spec.n_timesteps,
+            spec.obs_dim,
+            metadata.latent_dim,
+        );
+        let spikes = reader.read_counts("spikes", &[s, t, c])?;
+        let rates: Array3<f64> = reader.read("rates", &[s, t, c])?;
+        let latents: Array3<f64> = reader.read("latents", &[s, t, d])?;
+        let times: Array2<f64> = reader.read("times", &[s, t])?;
+        let readout: Array2<f64> = reader.read("readout", &[d, c])?;
+        let orig_mean: Array1<f64> = reader.read("orig_mean", &[c])?;
+        let orig_std: Array1<f64> = reader.read("orig_std", &[c])?;
+        let [ntr, nva, nte] = metadata.split_sizes;
+        let train: Array1<i64> = reader.read("train_idx", &[ntr])?;
+        let valid: Array1<i64> = reader.read("valid_idx", &[nva])?;
+        let test: Array1<i64> = reader.read("test_idx", &[nte])?;
+
+        for (field, arr) in [
+            ("rates", rates.view().into_dyn()),
+            ("latents", latents.view().into_dyn()),
+        ] {
+            check_finite(&npz_path, field, arr)?;
+        }
+        check_finite(&npz_path, "times", times.view().into_dyn())?;
+        check_finite(&npz_path, "readout", readout.view().into_dyn())?;
+        check_finite(&npz_path, "orig_mean", orig_mean.view().into_dyn())?;
+        check_finite(&npz_path, "orig_std", orig_std.view().into_dyn())?;
+        if let Some((i, r)) = rates.iter().enumerate().find(|(_, r)| **r < 0.0) {
+            return Err(DataError::corrupt(
+                &npz_path,
+                "rates",
+                format!("negative rate {r} at flat index {i}"),
+            ));
+        }
+        let (train_idx, valid_idx, test_idx) = check_split(&npz_path, s, &train, &valid, &test)?;
+
+        Ok(Dataset {
+            spec,
+            metadata,
+            latents,
+            rates,
+            spikes,
+            times,
+            readout,
+            orig_mean,
+            orig_std,
+            train_idx,
+            valid_idx,
+            test_idx,
+        })
+    }
+}
+
+fn read_metadata(path: &Path) -> Result<Metadata, DataError> {
+    let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| DataError::corrupt(path, "(json)", format!("not valid JSON: {e}")))?;
+    let obj = value
+        .as_object()
+        .ok_or_else(|| DataError::corrupt(path, "(json)", "not a JSON object"))?;
+    match obj.get("format").and_then(|v| v.as_str()) {
+        Some(FORMAT) => {}
+        other => {
+            return Err(DataError::MetadataMismatch {
+                path: path.into(),
+                field: "format".into(),
+                expected: FORMAT.into(),
+                found: format!("{other:?}"),
+            })
+        }
+    }
+    match obj.get("format_version").and_then(|v| v.as_u64()) {
+        Some(v) if v == FORMAT_VERSION as u64 => {}
+        other => {
+            return Err(DataError::MetadataMismatch {
+                path: path.into(),
+                field: "format_version".into(),
+                expected: FORMAT_VERSION.to_string(),
+                found: format!("{other:?} (written by a generator this version does not know)"),
+            })
+        }
+    }
+    // Decode field by field so that an error names the field.
+    for (key, v) in obj {
+        let res: Result<(), serde_json::Error> = match key.as_str() {
+            "spec" => serde_json::from_value::<DatasetSpec>(v.clone()).map(drop),
+            "system" => serde_json::from_value::<System>(v.clone()).map(drop),
+            "sampling" => serde_json::from_value::<Sampling>(v.clone()).map(drop),
+            "latents" => serde_json::from_value::<LatentInfo>(v.clone()).map(drop),
+            "seeds" => serde_json::from_value::<Seeds>(v.clone()).map(drop),
+            _ => Ok(()),
+        };
+        res.map_err(|e| DataError::corrupt(path, key.clone(), e))?;
+    }
+    serde_json::from_value(value).map_err(|e| DataError::corrupt(path, "(metadata)", e))
+}
+
+fn check_metadata(path: &Path, m: &Metadata) -> Result<(), DataError> {
+    let mismatch = |field: &str, expected: String, found: String| DataError::MetadataMismatch {
+        path: path.into(),
+        field: field.into(),
+        expected,
+        found,
+    };
+    m.spec
+        .validate()
+        .map_err(|e| DataError::corrupt(path, "spec", e))?;
+    let spec = &m.spec;
+    if m.name != spec.name() {
+        return Err(mismatch("name", spec.name(), m.name.clone()));
+    }
+    if m.system.kind() != spec.system {
+        return Err(mismatch(
+            "system",
+            spec.system.to_string(),
+            m.system.kind().to_string(),
+        ));
+    }
+    if m.system != spec.system.system() {
+        return Err(mismatch(
+            "system.parameters",
+            format!("{:?}", spec.system.system()),
+            format!("{:?}", m.system),
+        ));
+    }
+    if m.latent_dim != m.system.dimension() {
+        return Err(mismatch(
+            "latent_dim",
+            m.system.dimension().to_string(),
+            m.latent_dim.to_string(),
+        ));
+    }
+    if m.sampling.n_points != spec.n_points() {
+        return Err(mismatch(
+            "sampling.n_points",
+            spec.n_points().to_string(),
+            m.sampling.n_points.to_string(),
+        ));
+    }
+    if m.sampling.pts_per_period != spec.pts_per_period {
+        return Err(mismatch(
+            "sampling.pts_per_period",
+            spec.pts_per_period.to_string(),
+            m.sampling.pts_per_period.to_string(),
+        ));
+    }
+    if m.seeds.seed != spec.seed {
+        return Err(mismatch(
+            "seeds.seed",
+            spec.seed.to_string(),
+            m.seeds.seed.to_string(),
+        ));
+    }
+    let (a, b, c) = spec.split_sizes();
+    if m.split_sizes != [a, b, c] {
+        return Err(mismatch(
+            "split_sizes",
+            format!("{:?}", [a, b, c]),
+            format!("{:?}", m.split_sizes),
+        ));
+    }
+    if m.spikes_dtype != "uint32" {
+        return Err(mismatch(
+            "spikes_dtype",
+            "uint32".into(),
+            m.spikes_dtype.clone(),
+        ));
+    }
+    Ok(())
+}
+
+struct ArrayReader<'a> {
+    path: &'a Path,
+    npz: &'a mut NpzReader<BufReader<File>>,
+    names: &'a [String],
+}
+
+impl ArrayReader<'_> {
+    fn read<A, D>(
+        &mut self,
+        field: &str,
+        expected: &[usize],
+    ) -> Result<ndarray::Array<A, D>, DataError>
+    where
+        A: ReadableElement,
+        D: Dimension,
+    {
+        let file_name = format!("{field}.npy");
+        if !self.names.iter().any(|n| n == field || *n == file_name) {
+            return Err(DataError::corrupt(
+                self.path,
+                field,
+                "array is missing from the archive",
+            ));
+        }
+        let arr: ndarray::ArrayD<A> = self
+            .npz
+            .by_name(field)
+            .map_err(|e| DataError::corrupt(self.path, field, e))?;
+        if arr.shape() != expected {
+            return Err(DataError::Shape {
+                path: self.path.into(),
+                field: field.into(),
+                expected: expected.to_vec(),
+                found: arr.shape().to_vec(),
+            });
+        }
+        arr.into_dimensionality::<D>()
+            .map_err(|e| DataError::corrupt(self.path, field, e))
+    }
+}
+
+impl ArrayReader<'_> {
+    /// Spike counts: uint32 as written, or any float/int array holding
+    /// non-negative whole numbers (files produced by other tools).
+    fn read_counts(&mut self, field: &str, expected: &[usize]) -> Result<Array3<u32>, DataError> {
+        let first = match self.read::<u32, ndarray::Ix3>(field, expected) {
+            Ok(a) => return Ok(a),
+            Err(e @ DataError::Corrupt { .. }) => e,
+            Err(e) => return Err(e),
+        };
+        let as_float = match self.read::<f64, ndarray::Ix3>(field, expected) {
+            Ok(a) => Some(a),
+            Err(e @ DataError::Shape { .. }) => return Err(e),
+            Err(_) => match self.read::<f32, ndarray::Ix3>(field, expected) {
+                Ok(a) => Some(a.mapv(f64::from)),
+                Err(_) => match self.read::<i64, ndarray::Ix3>(field, expected) {
+                    Ok(a) => Some(a.mapv(|v| v as f64)),
+                    Err(_) => None,
+                },
+            },
+        };
+        let Some(a) = as_float else { return Err(first) };
+        check_finite(self.path, field, a.view().into_dyn())?;
+        if let Some((idx, v)) = a
+            .indexed_iter()
+            .find(|(_, v)| **v < 0.0 || v.fract() != 0.0 || **v > u32::MAX as f64)
+        {
+            return Err(DataError::corrupt(
+                self.path,
+                field,
+                format!("value {v} at index {idx:?} is not a spike count"),
+            ));
+        }
+        Ok(a.mapv(|v| v as u32))
+    }
+}
+
+fn check_finite<S: Data<Elem = f64>>(
+    path: &Path,
+    field: &str,
+    arr: ArrayBase<S, ndarray::IxDyn>,
+) -> Result<(), DataError> {
+    if let Some((idx, _)) = arr.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        return Err(DataError::NonFinite {
+            path: path.into(),
+            field: field.into(),
+            index: idx.slice().to_vec(),
+        });
+    }
+    Ok(())
+}
+
+type Split = (Vec<usize>, Vec<usize>, Vec<usize>);
+
+fn check_split(
+    path: &Path,
+    n: usize,
+    train: &Array1<i64>,
+    valid: &Array1<i64>,
+    test: &Array1<i64>,
+) -> Result<Split, DataError> {
+    let mut seen = vec![None::<&str>; n];
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    for (field, arr) in [
+        ("train_idx", train),
+        ("valid_idx", valid),
+        ("test_idx", test),
+    ] {
+        let mut v = Vec::with_capacity(arr.len());
+        for &i in arr {
+            if i < 0 || i as u64 >= n as u64 {
+                return Err(DataError::corrupt(
+                    path,
+                    field,
+                    format!("index {i} outside 0..{n}"),
+                ));
+            }
+            let i = i as usize;
+            if let Some(other) = seen[i] {
+                return Err(DataError::corrupt(
+                    path,
+                    field,
+                    format!("sample {i} is also in {other}"),
+                ));
+            }
+            seen[i] = Some(field);
+            v.push(i);
+        }
+        out.push(v);
+    }
+    if let Some(i) = seen.iter().position(Option::is_none) {
+        return Err(DataError::corrupt(
+            path,
+            "train_idx",
+            format!("sample {i} is in no split"),
+        ));
+    }
+    let test = out.pop().unwrap_or_default();
+    let valid = out.pop().unwrap_or_default();
+    let train = out.pop().unwrap_or_default();
+    Ok((train, valid, test))
+}
+
+/// Writes through `write` into a temporary file in `path`'s directory, then renames it
+/// to `path`; on failure the temporary file is removed and `path` is untouched.
+fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+) -> Result<(), DataError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let file_name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("dataset");
+    let tmp = dir.join(format!(".{file_name}.tmp{}", std::process::id()));
+    let result = (|| {
+        let file = File::create(&tmp)?;
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        write(&mut w)?;
+        let file = w.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        DataError::io(path, e)
+    })
+}

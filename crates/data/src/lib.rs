@@ -1,0 +1,40 @@
+//! The study's chaotic systems and the synthetic spiking datasets built from them.
+//!
+//! - [`SystemKind`] / [`System`]: Arneodo, Lorenz, Rossler, MackeyGlass and
+//!   MacArthur with dysts' parameters, initial conditions and periods; analytic
+//!   vector fields, Jacobians, fixed points and one-bin eigenvalues.
+//! - [`DatasetSpec`]: what to generate (the study's six presets or any other).
+//! - [`generate`]: the study's pipeline — one long trajectory, a seeded readout
+//!   whose columns are sorted by the first row, per-channel standardisation,
+//!   `exp`, Poisson spikes, reshape into trials, a seeded 64/16/20 split.
+//! - [`Dataset`]: the result, saved as `.npz` + `.json` and loaded with validation.
+//!
+//! Randomness is platform-independent and split into per-purpose streams
+//! (see [`random`]): the same spec always gives byte-identical files.
+//! This crate does not touch libtorch.
+
+mod dataset;
+mod eig;
+mod error;
+mod mackey_glass;
+mod pipeline;
+pub mod random;
+mod simulate;
+mod spec;
+mod systems;
+
+pub use dataset::{
+    Dataset, Integrator, Metadata, Sampling, Seeds, Summary, FORMAT, FORMAT_VERSION,
+};
+pub use eig::{eigenvalues3, Complex};
+pub use error::DataError;
+pub use mackey_glass::{history_value, integrate_scalar, HISTORY_SPREAD};
+pub use pipeline::{
+    column_mean_std, generate, generate_many, generate_with_progress, readout_matrix, split_indices,
+};
+pub use simulate::{
+    integrate, integrator_options, linspace, simulate, LatentInfo, MackeyGlassInfo, SVec,
+    Trajectory, ATOL, RTOL,
+};
+pub use spec::DatasetSpec;
+pub use systems::{Arneodo, Lorenz, MacArthur, MackeyGlass, Rossler, System, SystemKind};

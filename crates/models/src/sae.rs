@@ -1,0 +1,132 @@
+//! The sequential autoencoder: encoder → initial condition → dynamics → readout.
+
+use tch::{nn, Kind, Tensor};
+
+use crate::config::ModelConfig;
+use crate::dynamics::{build_dynamics, Dynamics};
+use crate::encoder::Encoder;
+use crate::layers::Linear;
+use crate::{check_shape, ModelError};
+
+/// What one forward pass produces.
+#[derive(Debug)]
+pub struct SaeOutput {
+    /// The initial condition, `[batch, L]`.
+    pub z0: Tensor,
+    /// The latent trajectory, `[batch, time, L]`.
+    pub latents: Tensor,
+    /// Log firing rates, `[batch, time, channels]`.
+    pub log_rates: Tensor,
+}
+
+/// The study's model. Parameters live under `encoder`, `ic`, `dynamics` and
+/// `readout` of the `nn::Path` it was built on; save and load them through
+/// the owning `nn::VarStore` (`vs.save("x.safetensors")`).
+#[derive(Debug)]
+pub struct SequentialAutoencoder {
+    /// Bidirectional GRU encoder.
+    pub encoder: Encoder,
+    /// Linear 2·encoder_size → L giving z₀ (dropout before and after).
+    pub ic: Linear,
+    /// The latent dynamics.
+    pub dynamics: Box<dyn Dynamics>,
+    /// Linear L → channels giving log-rates.
+    pub readout: Linear,
+    dropout: f64,
+    channels: i64,
+    config: ModelConfig,
+}
+
+impl SequentialAutoencoder {
+    /// Builds the model for data with `channels` channels, after validating `cfg`.
+    pub fn new(vs: &nn::Path, cfg: &ModelConfig, channels: i64) -> Result<Self, ModelError> {
+        cfg.validate()?;
+        if channels < 1 {
+            return Err(ModelError::config("channels", format!("{channels} < 1")));
+        }
+        let latent = cfg.latent_size as i64;
+        let enc = cfg.encoder_size as i64;
+        Ok(SequentialAutoencoder {
+            encoder: Encoder::new(&(vs / "encoder"), channels, enc)?,
+            ic: Linear::new(&(vs / "ic"), 2 * enc, latent)?,
+            dynamics: build_dynamics(&(vs / "dynamics"), latent, &cfg.dynamics)?,
+            readout: Linear::new(&(vs / "readout"), latent, channels)?,
+            dropout: cfg.dropout,
+            channels,
+            config: cfg.clone(),
+        })
+    }
+
+    /// The configuration the model was built from.
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// Number of data channels.
+    pub fn channels(&self) -> i64 {
+        self.channels
+    }
+
+    /// The initial condition z₀ (`[batch, L]`) from spikes `[batch, time, channels]`.
+    pub fn initial_condition(&self, spikes: &Tensor, train: bool) -> Result<Tensor, ModelError> {
+        let spikes = self.prepare(spikes)?;
+        let (_, h) = self.encoder.forward(&spikes)?;
+        let h = h.f_dropout(self.dropout, train)?;
+        Ok(self.ic.forward(&h).f_dropout(self.dropout, train)?)
+    }
+
+    /// Log-rates `[batch, time, channels]` of latents `[batch, time, L]`.
+    pub fn log_rates(&self, latents: &Tensor) -> Result<Tensor, ModelError> {
+        check_shape(
+            "latents",
+            latents,
+            &[None, None, Some(self.config.latent_size as i64)],
+        )?;
+        Ok(self.readout.forward(latents))
+    }
+
+    /// The full forward pass on spike counts `[batch, time, channels]`
+    /// (any floating or integer kind; cast to the parameters' kind and moved
+    /// to their device). `train` switches dropout on.
+    pub fn forward_t(&self, spikes: &Tensor, train: bool) -> Result<SaeOutput, ModelError> {
+        let steps = spikes.size().get(1).copied().unwrap_or(0);
+        let z0 = self.initial_condition(spikes, train)?;
+        let latents = self.dynamics.unroll(&z0, steps as usize)?;
+        let log_rates = self.readout.forward(&latents);
+        Ok(SaeOutput {
+            z0,
+            latents,
+            log_rates,
+        })
+    }
+
+    fn prepare(&self, spikes: &Tensor) -> Result<Tensor, ModelError> {
+        check_shape("spikes", spikes, &[None, None, Some(self.channels)])?;
+        let w = &self.readout.weight;
+        let kind = w.kind();
+        let spikes = if spikes.kind() == kind {
+            spikes.shallow_clone()
+        } else {
+            match spikes.kind() {
+                Kind::Bool | Kind::ComplexFloat | Kind::ComplexDouble | Kind::ComplexHalf => {
+                    return Err(ModelError::Shape {
+                        what: "spikes (kind)",
+                        expected: format!("real counts, {kind:?}"),
+                        found: spikes.size(),
+                    })
+                }
+                _ => spikes.f_to_kind(kind)?,
+            }
+        };
+        Ok(spikes.f_to_device(w.device())?)
+    }
+}
+
+/// Total number of scalar parameters in a variable store.
+pub fn parameter_count(vs: &nn::VarStore) -> i64 {
+    vs.trainable_variables()
+        .iter()
+        .map(Tensor::numel)
+        .map(|n| n as i64)
+        .sum()
+}

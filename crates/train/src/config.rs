@@ -1,0 +1,234 @@
+//! The run configuration — dataset, model, optimiser, schedule, seed — and
+//! the study's presets (`shared/docs/study.md`, the hyperparameter table).
+//!
+//! A run directory's `config.json` is this struct; it is everything needed
+//! to rerun the run.
+
+use latentdyn_data::DatasetSpec;
+use latentdyn_models::ModelConfig;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::adam::AdamConfig;
+use crate::schedule::Horizon;
+use crate::TrainError;
+
+/// The study's number of epochs, the scale of every schedule.
+pub const STUDY_EPOCHS: usize = 3000;
+
+/// The model presets of the study's table, by name.
+pub const PRESETS: [&str; 8] = [
+    "gru",
+    "node",
+    "node-discrete",
+    "ablation0",
+    "ablation1",
+    "ablation2",
+    "ablation3",
+    "ablation4",
+];
+
+/// How to train: epochs, batches, optimiser, loss horizon, reporting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Number of epochs (study: 3000).
+    pub epochs: usize,
+    /// Trials per batch (study: 650, two batches per epoch on 1280 trials).
+    pub batch_size: usize,
+    /// Adam with coupled L2 weight decay.
+    pub optimizer: AdamConfig,
+    /// The growing loss horizon.
+    pub horizon: Horizon,
+    /// Reported numbers are medians over this many last epochs (study: 500).
+    pub report_last: usize,
+}
+
+/// A preset as stored in `configs/presets/<name>.toml`: the model and the
+/// training schedule at the table's default latent size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PresetFile {
+    /// The preset's name.
+    pub preset: String,
+    /// The model.
+    pub model: ModelConfig,
+    /// The training schedule.
+    pub train: TrainConfig,
+}
+
+impl From<&RunConfig> for PresetFile {
+    fn from(c: &RunConfig) -> Self {
+        Self {
+            preset: c.preset.clone(),
+            model: c.model.clone(),
+            train: c.train.clone(),
+        }
+    }
+}
+
+/// One training run: what data, which model, how to train it, and the seed
+/// that fixes initialisation, dropout and batch order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// The preset this run started from (for people and tables; the fields
+    /// below are what counts).
+    pub preset: String,
+    /// The dataset, regenerated from this spec when missing.
+    pub dataset: DatasetSpec,
+    /// The model.
+    pub model: ModelConfig,
+    /// The training schedule.
+    pub train: TrainConfig,
+    /// Seed of initialisation, dropout and batch order.
+    pub seed: u64,
+}
+
+impl RunConfig {
+    /// The study's config `preset` (one of [`PRESETS`]) with latent size
+    /// `latent` (the table's default when `None`) on `dataset`.
+    pub fn preset(
+        preset: &str,
+        latent: Option<usize>,
+        dataset: DatasetSpec,
+        seed: u64,
+    ) -> Result<Self, TrainError> {
+        let (l_default, lr, wd, ppg, epg) = match preset {
+            "gru" => (25, 1e-3, 1e-4, 70, 3000),
+            "node" => (3, 5e-3, 1e-5, 5, 150),
+            "node-discrete" => (10, 5e-4, 0.0, 20, 500),
+            "ablation0" => (3, 5e-4, 0.0, 20, 500),
+            "ablation1" => (3, 1e-3, 0.0, 20, 500),
+            "ablation2" => (3, 1e-2, 0.0, 20, 500),
+            "ablation3" => (3, 1e-2, 0.0, 70, 3000),
+            "ablation4" => (3, 1e-2, 0.0, 70, 3000),
+            other => {
+                return Err(TrainError::Config {
+                    field: "preset".into(),
+                    reason: format!("unknown preset `{other}`; known: {}", PRESETS.join(", ")),
+                })
+            }
+        };
+        let latent = latent.unwrap_or(l_default);
+        let model = ModelConfig::preset(preset, latent)?;
+        Ok(Self {
+            preset: preset.to_owned(),
+            dataset,
+            model,
+            train: TrainConfig {
+                epochs: STUDY_EPOCHS,
+                batch_size: 650,
+                optimizer: AdamConfig::new(lr, wd),
+                horizon: Horizon {
+                    points_per_group: ppg,
+                    epochs_per_group: epg,
+                },
+                report_last: 500,
+            },
+            seed,
+        })
+    }
+
+    /// Shortens (or lengthens) the run to `epochs`, scaling the loss-horizon
+    /// schedule by the same factor so the run keeps the study's shape.
+    pub fn with_epochs(mut self, epochs: usize) -> Self {
+        self.train.horizon = self.train.horizon.scaled(epochs, self.train.epochs);
+        self.train.epochs = epochs;
+        self
+    }
+
+    /// Sets one field by its dotted path (`train.optimizer.lr=0.01`,
+    /// `model.dynamics.solver.method="rk4"`). The value is read as JSON, and
+    /// as a string when it is not valid JSON. Unknown paths and values of the
+    /// wrong type are errors that name the field.
+    pub fn set(&mut self, assignment: &str) -> Result<(), TrainError> {
+        let (path, raw) = assignment
+            .split_once('=')
+            .ok_or_else(|| TrainError::Config {
+                field: assignment.to_owned(),
+                reason: "expected key=value".into(),
+            })?;
+        let path = path.trim();
+        let value: Value =
+            serde_json::from_str(raw.trim()).unwrap_or_else(|_| Value::String(raw.trim().into()));
+        let mut tree = serde_json::to_value(&*self).map_err(|e| TrainError::Config {
+            field: path.into(),
+            reason: e.to_string(),
+        })?;
+        let mut node = &mut tree;
+        for key in path.split('.') {
+            node = match node {
+                Value::Object(map) => map.get_mut(key),
+                Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get_mut(i)),
+                _ => None,
+            }
+            .ok_or_else(|| TrainError::Config {
+                field: path.into(),
+                reason: format!("no field `{key}` here"),
+            })?;
+        }
+        *node = value;
+        let updated: RunConfig = serde_json::from_value(tree).map_err(|e| TrainError::Config {
+            field: path.into(),
+            reason: e.to_string(),
+        })?;
+        updated.validate()?;
+        *self = updated;
+        Ok(())
+    }
+
+    /// Checks ranges and consistency.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let bad = |field: &str, reason: String| {
+            Err(TrainError::Config {
+                field: field.into(),
+                reason,
+            })
+        };
+        self.model.validate()?;
+        self.dataset.validate()?;
+        let t = &self.train;
+        if t.epochs == 0 {
+            return bad("train.epochs", "must be at least 1".into());
+        }
+        if t.batch_size == 0 {
+            return bad("train.batch_size", "must be at least 1".into());
+        }
+        let o = &t.optimizer;
+        if !(o.lr.is_finite() && o.lr > 0.0) {
+            return bad(
+                "train.optimizer.lr",
+                format!("{} is not a positive number", o.lr),
+            );
+        }
+        if !(o.weight_decay.is_finite() && o.weight_decay >= 0.0) {
+            return bad(
+                "train.optimizer.weight_decay",
+                format!("{} < 0", o.weight_decay),
+            );
+        }
+        let (b1, b2) = o.betas;
+        if !((0.0..1.0).contains(&b1) && (0.0..1.0).contains(&b2)) {
+            return bad(
+                "train.optimizer.betas",
+                format!("({b1}, {b2}) not in [0, 1)"),
+            );
+        }
+        if t.horizon.points_per_group == 0 || t.horizon.epochs_per_group == 0 {
+            return bad(
+                "train.horizon",
+                "points and epochs per group must be at least 1".into(),
+            );
+        }
+        if t.report_last == 0 {
+            return bad("train.report_last", "must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The run's directory name: `<preset>-L<latent>-s<seed>`.
+    pub fn run_name(&self) -> String {
+        format!("{}-L{}-s{}", self.preset, self.model.latent_size, self.seed)
+    }
+}

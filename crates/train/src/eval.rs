@@ -1,0 +1,104 @@
+//! Evaluating a finished (or running) run: the best checkpoint's metrics on
+//! the validation and test splits.
+
+use std::path::Path;
+
+use latentdyn_analysis::Metrics;
+use latentdyn_data::Dataset;
+use latentdyn_models::SequentialAutoencoder;
+use serde::{Deserialize, Serialize};
+use tch::{nn::VarStore, Device};
+
+use crate::config::RunConfig;
+use crate::io::read_json;
+use crate::trainer::{files, load_params, metrics_on, split};
+use crate::TrainError;
+
+/// A run's model loaded from one of its checkpoints.
+#[derive(Debug)]
+pub struct LoadedRun {
+    /// The run's configuration.
+    pub config: RunConfig,
+    /// The model's variables (on `device`).
+    pub vs: VarStore,
+    /// The model.
+    pub model: SequentialAutoencoder,
+}
+
+/// Loads `config.json` and `checkpoint` (a file name inside `run_dir`, e.g.
+/// [`files::BEST`]) into a fresh model for data with `channels` channels.
+pub fn load_run(run_dir: &Path, checkpoint: &str, device: Device) -> Result<LoadedRun, TrainError> {
+    let config_path = run_dir.join(files::CONFIG);
+    if !config_path.exists() {
+        return Err(TrainError::Config {
+            field: "run directory".into(),
+            reason: format!(
+                "{} has no {}: not a training run",
+                run_dir.display(),
+                files::CONFIG
+            ),
+        });
+    }
+    let config: RunConfig = read_json(&config_path)?;
+    let ckpt = run_dir.join(checkpoint);
+    if !ckpt.exists() {
+        return Err(TrainError::Checkpoint {
+            path: ckpt,
+            reason: "missing: the run has not finished an epoch yet".into(),
+        });
+    }
+    let mut vs = VarStore::new(device);
+    let model =
+        SequentialAutoencoder::new(&vs.root(), &config.model, config.dataset.obs_dim as i64)?;
+    load_params(&ckpt, &mut vs)?;
+    Ok(LoadedRun { config, vs, model })
+}
+
+/// Metrics of the best checkpoint on the validation and test splits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// The run's name (`<preset>-L<latent>-s<seed>`).
+    pub run: String,
+    /// The dataset's name.
+    pub dataset: String,
+    /// The checkpoint evaluated.
+    pub checkpoint: String,
+    /// Validation split.
+    pub valid: Metrics,
+    /// Test split.
+    pub test: Metrics,
+}
+
+/// Evaluates `run_dir`'s best checkpoint on `data` (which must be the
+/// run's dataset).
+pub fn evaluate(run_dir: &Path, data: &Dataset, device: Device) -> Result<Evaluation, TrainError> {
+    let run = load_run(run_dir, files::BEST, device)?;
+    if data.spec != run.config.dataset {
+        return Err(TrainError::Config {
+            field: "dataset".into(),
+            reason: format!(
+                "the run was trained on {}, not {}",
+                run.config.dataset.name(),
+                data.spec.name()
+            ),
+        });
+    }
+    let steps = data.spikes.dim().1;
+    let on = |idx: &[usize]| -> Result<Metrics, TrainError> {
+        let s = split(data, idx, device, true)?;
+        match metrics_on(&run.model, &s, steps)? {
+            Some((_, m)) => Ok(m),
+            None => Err(TrainError::Checkpoint {
+                path: run_dir.join(files::BEST),
+                reason: "the model's outputs are not finite".into(),
+            }),
+        }
+    };
+    Ok(Evaluation {
+        run: run.config.run_name(),
+        dataset: data.spec.name(),
+        checkpoint: files::BEST.into(),
+        valid: on(&data.valid_idx)?,
+        test: on(&data.test_idx)?,
+    })
+}

@@ -1,0 +1,533 @@
+//! The training loop: one loop for every dynamics.
+//!
+//! Per epoch: reseed dropout and the batch order from (seed, epoch), walk the
+//! shuffled training trials in batches, take Adam steps on the Poisson NLL
+//! of the first K bins, then validate every metric on the validation split,
+//! append a row to `metrics.csv`, keep the best checkpoint (lowest
+//! full-horizon validation NLL) and write the resumable `last.safetensors`.
+//!
+//! Because every random draw of an epoch derives from (seed, epoch), and the
+//! model, optimiser and bookkeeping of the last finished epoch are written
+//! in one atomic file, a run killed at any point resumes from its last epoch
+//! and finishes bit-identical (on CPU) to one that never stopped.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use latentdyn_analysis::{compute_metrics, poisson_nll as nll_f64, Metrics};
+use latentdyn_data::Dataset;
+use latentdyn_models::{
+    array3_to_tensor, parameter_count, poisson_nll, tensor_to_array3, SequentialAutoencoder,
+};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use tch::{nn::VarStore, Device, Tensor};
+
+use crate::adam::Adam;
+use crate::config::RunConfig;
+use crate::io::{atomic_write_with, read_json, write_json};
+use crate::record::{EpochRecord, MetricsCsv};
+use crate::TrainError;
+
+/// Files of a run directory.
+pub mod files {
+    /// The run's configuration.
+    pub const CONFIG: &str = "config.json";
+    /// One row per epoch.
+    pub const METRICS: &str = "metrics.csv";
+    /// The reported numbers and the status.
+    pub const SUMMARY: &str = "summary.json";
+    /// Model parameters at the best validation NLL.
+    pub const BEST: &str = "best.safetensors";
+    /// Model, optimiser and bookkeeping after the last finished epoch.
+    pub const LAST: &str = "last.safetensors";
+}
+
+/// How a run is executed (none of this changes its results on CPU).
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The run directory.
+    pub out_dir: PathBuf,
+    /// Where tensors live.
+    pub device: Device,
+    /// libtorch intra-op threads (all cores when `None`).
+    pub threads: Option<usize>,
+    /// Continue from `last.safetensors` when the directory holds one.
+    pub resume: bool,
+    /// Stop after this many epochs of this call (for tests of resuming).
+    pub stop_after: Option<usize>,
+}
+
+impl RunOptions {
+    /// CPU, all cores, resuming, in `out_dir`.
+    pub fn new(out_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            out_dir: out_dir.into(),
+            device: Device::Cpu,
+            threads: None,
+            resume: true,
+            stop_after: None,
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// All epochs done.
+    Completed,
+    /// Stopped early on request (`stop_after`); resumable.
+    Interrupted,
+    /// The loss or the parameters became non-finite; the run stopped there.
+    Diverged,
+}
+
+/// The numbers a run reports: medians over the last `report_last` epochs
+/// (or over the epochs that exist, for shorter runs), validation split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reported {
+    /// Epochs the medians are taken over.
+    pub epochs: usize,
+    /// Validation spike NLL over all bins.
+    pub nll: f64,
+    /// Rate R².
+    pub rate_r2: f64,
+    /// State R² (true → inferred).
+    pub state_r2: f64,
+    /// Latent R² (inferred → true).
+    pub latent_r2: f64,
+}
+
+/// `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Completed, interrupted or diverged.
+    pub status: RunStatus,
+    /// Why it diverged, when it did.
+    pub message: Option<String>,
+    /// Epochs finished.
+    pub epochs_done: usize,
+    /// Epochs configured.
+    pub epochs: usize,
+    /// The epoch of `best.safetensors`.
+    pub best_epoch: Option<usize>,
+    /// Its validation NLL.
+    pub best_valid_nll: Option<f64>,
+    /// The study's reported numbers (medians over the tail), when any epoch finished.
+    pub reported: Option<Reported>,
+    /// Trainable parameters.
+    pub parameters: i64,
+    /// Training wall time over all sessions of the run, seconds.
+    pub wall_seconds: f64,
+    /// The device it last ran on.
+    pub device: String,
+}
+
+/// Bookkeeping stored inside `last.safetensors` with the model and optimiser.
+#[derive(Debug, Clone, Copy)]
+struct Progress {
+    next_epoch: usize,
+    best_epoch: Option<usize>,
+    best_valid_nll: f64,
+    wall_seconds: f64,
+}
+
+/// The tensors of one split, ready on the device, plus the truth on the host.
+pub(crate) struct Split {
+    spikes: Tensor,
+    truth: Option<(ndarray::Array3<f64>, ndarray::Array3<f64>)>,
+}
+
+pub(crate) fn split(
+    ds: &Dataset,
+    idx: &[usize],
+    device: Device,
+    with_truth: bool,
+) -> Result<Split, TrainError> {
+    let pick = |a: &ndarray::Array3<f64>| a.select(ndarray::Axis(0), idx);
+    let spikes = ds.spikes.select(ndarray::Axis(0), idx).mapv(f64::from);
+    Ok(Split {
+        spikes: array3_to_tensor(spikes.view(), device)?,
+        truth: with_truth.then(|| (pick(&ds.rates), pick(&ds.latents))),
+    })
+}
+
+/// Trains (or resumes) the run `cfg` on `data`, writing everything into
+/// `opts.out_dir`. `observer` sees each finished epoch (for progress bars).
+///
+/// A diverging run is not an error: it returns a summary with status
+/// `Diverged` after writing it, and everything written before stays.
+///
+/// libtorch's random generator (initialisation, dropout) is global to the
+/// process, so runs in one process take turns: a second call waits for the
+/// first. Run parallel trainings in separate processes (the grid runner does).
+pub fn train(
+    cfg: &RunConfig,
+    data: &Dataset,
+    opts: &RunOptions,
+    observer: &mut dyn FnMut(&EpochRecord),
+) -> Result<Summary, TrainError> {
+    let _turn = TORCH_RNG
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    cfg.validate()?;
+    if data.spec != cfg.dataset {
+        return Err(TrainError::Config {
+            field: "dataset".into(),
+            reason: format!(
+                "the config names {} but the data are {}",
+                cfg.dataset.name(),
+                data.spec.name()
+            ),
+        });
+    }
+    let dir = &opts.out_dir;
+    std::fs::create_dir_all(dir).map_err(|source| TrainError::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    let threads = opts
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    tch::set_num_threads(threads as i32);
+
+    // Build the model from the seed: this fixes the initialisation.
+    tch::manual_seed(cfg.seed as i64);
+    let mut vs = VarStore::new(opts.device);
+    let (_, steps, channels) = data.spikes.dim();
+    let model = SequentialAutoencoder::new(&vs.root(), &cfg.model, channels as i64)?;
+    let mut adam = Adam::new(&vs, cfg.train.optimizer);
+    let n_params = parameter_count(&vs);
+
+    let config_path = dir.join(files::CONFIG);
+    let last_path = dir.join(files::LAST);
+    let metrics_path = dir.join(files::METRICS);
+    let mut progress = Progress {
+        next_epoch: 0,
+        best_epoch: None,
+        best_valid_nll: f64::INFINITY,
+        wall_seconds: 0.0,
+    };
+    if opts.resume && last_path.exists() {
+        let saved: RunConfig = read_json(&config_path)?;
+        if saved != *cfg {
+            return Err(TrainError::Config {
+                field: "config".into(),
+                reason: format!(
+                    "{} holds a run with another configuration; use another directory",
+                    dir.display()
+                ),
+            });
+        }
+        progress = load_last(&last_path, &mut vs, &mut adam)?;
+    } else {
+        write_json(&config_path, cfg)?;
+    }
+    let mut csv = MetricsCsv::open(&metrics_path, progress.next_epoch)?;
+    let mut history = csv.history().to_vec();
+
+    let train_split = split(data, &data.train_idx, opts.device, false)?;
+    let valid = split(data, &data.valid_idx, opts.device, true)?;
+    let n_train = data.train_idx.len();
+    let batch = cfg.train.batch_size.min(n_train).max(1);
+
+    let mut status = RunStatus::Completed;
+    let mut message = None;
+    let session_start = Instant::now();
+    let wall_before = progress.wall_seconds;
+    for (epochs_this_call, epoch) in (progress.next_epoch..cfg.train.epochs).enumerate() {
+        if opts.stop_after.is_some_and(|n| epochs_this_call >= n) {
+            status = RunStatus::Interrupted;
+            break;
+        }
+        let epoch_start = Instant::now();
+        let k = cfg.train.horizon.at(epoch, steps);
+        // Every random draw of this epoch derives from (seed, epoch).
+        let epoch_seed = mix(cfg.seed, epoch as u64);
+        tch::manual_seed(epoch_seed as i64);
+        let mut order: Vec<i64> = (0..n_train as i64).collect();
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(epoch_seed));
+
+        let mut loss_sum = 0.0;
+        for chunk in order.chunks(batch) {
+            let idx = Tensor::from_slice(chunk).to_device(opts.device);
+            let x = train_split.spikes.f_index_select(0, &idx)?;
+            let out = match model.forward_t(&x, true) {
+                Ok(out) => out,
+                // The solver gave up on a blown-up vector field: divergence.
+                Err(latentdyn_models::ModelError::Ode(_)) => {
+                    loss_sum = f64::NAN;
+                    break;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let loss = poisson_nll(&out.log_rates, &x, Some(k))?;
+            adam.zero_grad();
+            loss.f_backward()?;
+            adam.step();
+            loss_sum += loss.f_double_value(&[])? * chunk.len() as f64;
+        }
+        let train_loss = loss_sum / n_train as f64;
+
+        let validated = if train_loss.is_finite() && params_finite(&vs) {
+            metrics_on(&model, &valid, k)?
+        } else {
+            None
+        };
+        let Some((valid_loss, metrics)) = validated else {
+            status = RunStatus::Diverged;
+            message = Some(format!(
+                "non-finite training loss, parameters or validation outputs at epoch {epoch} \
+                 (train loss {train_loss}); the run stopped, its earlier epochs and \
+                 checkpoints are kept"
+            ));
+            break;
+        };
+        let record = EpochRecord {
+            epoch,
+            horizon: k,
+            train_loss,
+            valid_loss,
+            metrics,
+            seconds: epoch_start.elapsed().as_secs_f64(),
+        };
+        csv.append(&record)?;
+        history.push(record.clone());
+        observer(&record);
+        if record.metrics.nll < progress.best_valid_nll {
+            progress.best_valid_nll = record.metrics.nll;
+            progress.best_epoch = Some(epoch);
+            save_params(&dir.join(files::BEST), &vs)?;
+        }
+        progress.next_epoch = epoch + 1;
+        progress.wall_seconds = wall_before + session_start.elapsed().as_secs_f64();
+        save_last(&last_path, &vs, &adam, &progress)?;
+    }
+    progress.wall_seconds = wall_before + session_start.elapsed().as_secs_f64();
+
+    let summary = Summary {
+        status,
+        message,
+        epochs_done: progress.next_epoch,
+        epochs: cfg.train.epochs,
+        best_epoch: progress.best_epoch,
+        best_valid_nll: progress.best_epoch.map(|_| progress.best_valid_nll),
+        reported: reported(&history, cfg.train.report_last),
+        parameters: n_params,
+        wall_seconds: progress.wall_seconds,
+        device: format!("{:?}", opts.device),
+    };
+    write_json(&dir.join(files::SUMMARY), &summary)?;
+    Ok(summary)
+}
+
+/// Serialises users of libtorch's process-global random generator.
+static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// A 64-bit mix of the run seed and the epoch (splitmix64 finaliser), so
+/// neighbouring epochs get unrelated streams.
+fn mix(seed: u64, epoch: u64) -> u64 {
+    let mut z = seed ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) & (i64::MAX as u64)
+}
+
+/// Loss at horizon `k` and every metric on a split, in eval mode; `None`
+/// when the model's outputs are not finite.
+pub(crate) fn metrics_on(
+    model: &SequentialAutoencoder,
+    valid: &Split,
+    k: usize,
+) -> Result<Option<(f64, Metrics)>, TrainError> {
+    tch::no_grad(|| {
+        let out = match model.forward_t(&valid.spikes, false) {
+            Ok(out) => out,
+            // A vector field that blew up makes the adaptive solver fail.
+            Err(latentdyn_models::ModelError::Ode(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let log_rates = tensor_to_array3(&out.log_rates)?;
+        let latents = tensor_to_array3(&out.latents)?;
+        if !(log_rates.iter().all(|v| v.is_finite()) && latents.iter().all(|v| v.is_finite())) {
+            return Ok(None);
+        }
+        let spikes = tensor_to_array3(&valid.spikes)?;
+        let (rates, true_latents) = valid.truth.as_ref().expect("validation keeps the truth");
+        let valid_loss = nll_f64(log_rates.view(), spikes.view(), Some(k))?;
+        let metrics = compute_metrics(
+            log_rates.view(),
+            spikes.view(),
+            rates.view(),
+            true_latents.view(),
+            latents.view(),
+            None,
+        )?;
+        Ok(Some((valid_loss, metrics)))
+    })
+}
+
+fn params_finite(vs: &VarStore) -> bool {
+    vs.trainable_variables().iter().all(|t| {
+        t.isfinite()
+            .all()
+            .f_int64_value(&[])
+            .map(|v| v != 0)
+            .unwrap_or(false)
+    })
+}
+
+/// The medians over the last `window` epochs of the history.
+fn reported(history: &[EpochRecord], window: usize) -> Option<Reported> {
+    let tail = &history[history.len().saturating_sub(window)..];
+    if tail.is_empty() {
+        return None;
+    }
+    let med = |f: &dyn Fn(&EpochRecord) -> f64| median(tail.iter().map(f).collect());
+    Some(Reported {
+        epochs: tail.len(),
+        nll: med(&|r| r.metrics.nll),
+        rate_r2: med(&|r| r.metrics.rate_r2),
+        state_r2: med(&|r| r.metrics.state_r2),
+        latent_r2: med(&|r| r.metrics.latent_r2),
+    })
+}
+
+/// The median (mean of the middle two for an even count); NaN sorts last.
+pub fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+const PROGRESS_KEYS: [&str; 4] = [
+    "__progress.next_epoch",
+    "__progress.best_epoch",
+    "__progress.best_valid_nll",
+    "__progress.wall_seconds",
+];
+
+/// Model parameters only, under their VarStore names (atomic).
+pub fn save_params(path: &Path, vs: &VarStore) -> Result<(), TrainError> {
+    let named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    atomic_write_with(path, |tmp| {
+        Tensor::write_safetensors(&named, tmp).map_err(std::io::Error::other)
+    })
+}
+
+/// Loads parameters saved by [`save_params`] (or the model part of
+/// `last.safetensors`) into `vs`, checking every name and shape.
+pub fn load_params(path: &Path, vs: &mut VarStore) -> Result<(), TrainError> {
+    let tensors: HashMap<String, Tensor> = Tensor::read_safetensors(path)
+        .map_err(|e| TrainError::Checkpoint {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?
+        .into_iter()
+        .collect();
+    copy_params(path, &tensors, vs)
+}
+
+fn copy_params(
+    path: &Path,
+    tensors: &HashMap<String, Tensor>,
+    vs: &mut VarStore,
+) -> Result<(), TrainError> {
+    let bad = |reason: String| TrainError::Checkpoint {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let vars = vs.variables();
+    let mut names: Vec<&String> = vars.keys().collect();
+    names.sort();
+    for name in names {
+        let var = &vars[name];
+        let src = tensors.get(name).ok_or_else(|| {
+            bad(format!(
+                "no parameter `{name}`: a checkpoint of another model?"
+            ))
+        })?;
+        if src.size() != var.size() {
+            return Err(bad(format!(
+                "parameter `{name}` has shape {:?} in the file, {:?} in the model",
+                src.size(),
+                var.size()
+            )));
+        }
+        tch::no_grad(|| {
+            let mut var = var.shallow_clone();
+            var.f_copy_(src)
+        })
+        .map_err(|e| bad(e.to_string()))?;
+    }
+    Ok(())
+}
+
+fn save_last(
+    path: &Path,
+    vs: &VarStore,
+    adam: &Adam,
+    progress: &Progress,
+) -> Result<(), TrainError> {
+    let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    named.extend(adam.state_tensors());
+    let values = [
+        progress.next_epoch as f64,
+        progress.best_epoch.map_or(-1.0, |e| e as f64),
+        progress.best_valid_nll,
+        progress.wall_seconds,
+    ];
+    for (key, value) in PROGRESS_KEYS.iter().zip(values) {
+        named.push(((*key).to_owned(), Tensor::from_slice(&[value])));
+    }
+    atomic_write_with(path, |tmp| {
+        Tensor::write_safetensors(&named, tmp).map_err(std::io::Error::other)
+    })
+}
+
+fn load_last(path: &Path, vs: &mut VarStore, adam: &mut Adam) -> Result<Progress, TrainError> {
+    let bad = |reason: String| TrainError::Checkpoint {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let tensors: HashMap<String, Tensor> = Tensor::read_safetensors(path)
+        .map_err(|e| bad(e.to_string()))?
+        .into_iter()
+        .collect();
+    copy_params(path, &tensors, vs)?;
+    adam.load_state(path, &tensors)?;
+    let mut values = [0.0; 4];
+    for (key, v) in PROGRESS_KEYS.iter().zip(values.iter_mut()) {
+        *v = tensors
+            .get(*key)
+            .ok_or_else(|| bad(format!("no `{key}`")))?
+            .f_double_value(&[0])
+            .map_err(|e| bad(e.to_string()))?;
+    }
+    Ok(Progress {
+        next_epoch: values[0] as usize,
+        best_epoch: (values[1] >= 0.0).then_some(values[1] as usize),
+        best_valid_nll: values[2],
+        wall_seconds: values[3],
+    })
+}
+
+/// Flushes a line-oriented writer, naming the file on failure.
+pub(crate) fn flush(path: &Path, w: &mut impl Write) -> Result<(), TrainError> {
+    w.flush().map_err(|source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}

@@ -1,0 +1,72 @@
+//! The study's presets exist twice — as code (`RunConfig::preset`) and as
+//! files people read (`configs/presets/*.toml`) — and must agree.
+//! `LATENTDYN_BLESS=1 cargo test -p latentdyn-train --test presets` rewrites
+//! the files from the code after a deliberate change.
+
+use latentdyn_data::DatasetSpec;
+use latentdyn_train::{PresetFile, RunConfig, PRESETS};
+use std::path::PathBuf;
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../configs/presets")
+}
+
+#[test]
+fn preset_files_agree_with_the_code() {
+    let spec = DatasetSpec::preset("arneodo").unwrap();
+    let bless = std::env::var_os("LATENTDYN_BLESS").is_some();
+    for name in PRESETS {
+        let code = PresetFile::from(&RunConfig::preset(name, None, spec, 0).unwrap());
+        let path = dir().join(format!("{name}.toml"));
+        if bless {
+            std::fs::create_dir_all(dir()).unwrap();
+            let text = format!(
+                "# The study's `{name}` config (shared/docs/study.md, hyperparameter table),\n\
+                 # at the table's default latent size. Generated from RunConfig::preset;\n\
+                 # a test keeps the two in agreement.\n{}",
+                toml::to_string(&code).unwrap()
+            );
+            std::fs::write(&path, text).unwrap();
+        }
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let file: PresetFile =
+            toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(
+            file,
+            code,
+            "{} disagrees with RunConfig::preset",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn the_table_is_what_the_study_says() {
+    let spec = DatasetSpec::preset("arneodo").unwrap();
+    // (preset, L default, lr, weight decay, points_per_group, epochs_per_group)
+    let table = [
+        ("gru", 25, 1e-3, 1e-4, 70, 3000),
+        ("node", 3, 5e-3, 1e-5, 5, 150),
+        ("node-discrete", 10, 5e-4, 0.0, 20, 500),
+        ("ablation0", 3, 5e-4, 0.0, 20, 500),
+        ("ablation1", 3, 1e-3, 0.0, 20, 500),
+        ("ablation2", 3, 1e-2, 0.0, 20, 500),
+        ("ablation3", 3, 1e-2, 0.0, 70, 3000),
+        ("ablation4", 3, 1e-2, 0.0, 70, 3000),
+    ];
+    for (name, l, lr, wd, ppg, epg) in table {
+        let c = RunConfig::preset(name, None, spec, 0).unwrap();
+        assert_eq!(c.model.latent_size, l, "{name}");
+        assert_eq!(c.train.optimizer.lr, lr, "{name}");
+        assert_eq!(c.train.optimizer.weight_decay, wd, "{name}");
+        assert_eq!(c.train.horizon.points_per_group, ppg, "{name}");
+        assert_eq!(c.train.horizon.epochs_per_group, epg, "{name}");
+        assert_eq!((c.train.epochs, c.train.batch_size), (3000, 650), "{name}");
+        assert_eq!(
+            (c.model.encoder_size, c.model.dropout),
+            (64, 0.05),
+            "{name}"
+        );
+    }
+}

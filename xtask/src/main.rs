@@ -1,0 +1,387 @@
+//! `cargo xtask`: the project's automation, in Rust so that it runs wherever
+//! cargo does.
+//!
+//! xtask never links tch or any workspace crate: on a fresh machine it must
+//! compile before libtorch exists. It provisions libtorch (a project-local
+//! Python venv with `torch==2.11.0` from PyPI, or the user's `$LIBTORCH`),
+//! points the git-ignored symlink `.libtorch` at it — `.cargo/config.toml`
+//! takes `LIBTORCH` and the runtime search path from there — and then runs
+//! cargo or the `latentdyn` binary.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+/// The PyTorch release that tch 0.24.0 is built against.
+const TORCH_VERSION: &str = "2.11.0";
+
+/// Feature flags that `test`, `ci` and clippy enable on top of the defaults,
+/// so that optional backends (the ODE solvers' tensor state) are tested too.
+const TEST_FEATURES: &str = "latentdyn-ode/tch";
+
+const HELP: &str = "\
+cargo xtask <command> [args]
+
+commands:
+  setup           provision libtorch (venv with torch==2.11.0, or $LIBTORCH) and link .libtorch
+  test [ARGS]     setup, then run every test of the workspace (ARGS go to cargo test)
+  ablate [ARGS]   setup, build latentdyn in release mode and run `latentdyn ablate ARGS`
+  run [ARGS]      setup, build latentdyn in release mode and run `latentdyn ARGS`
+  bench [ARGS]    setup, then run the criterion benches (ARGS go to cargo bench)
+  ci              fmt check, clippy -D warnings, then test: what CI should pass
+
+environment:
+  LIBTORCH         use this libtorch instead of provisioning one
+  LATENTDYN_VENV   where to create the venv (default: <repo>/.venv-libtorch)
+  LATENTDYN_PYTHON python used to create the venv (default: python3)
+";
+
+fn main() {
+    if let Err(err) = run() {
+        eprintln!("xtask: error: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let mut args = std::env::args_os().skip(1);
+    let Some(cmd) = args.next() else {
+        print!("{HELP}");
+        return Ok(());
+    };
+    let rest: Vec<OsString> = args.collect();
+    let root = repo_root();
+    match cmd.to_str().unwrap_or("") {
+        "setup" => {
+            let lt = ensure_libtorch(&root)?;
+            println!("libtorch ready: {}", lt.dir.display());
+            Ok(())
+        }
+        "test" => {
+            let lt = ensure_libtorch(&root)?;
+            cargo(&root, &lt)
+                .args(["test", "--workspace", "--features", TEST_FEATURES])
+                .args(&rest)
+                .status_ok("cargo test")
+        }
+        "ablate" => {
+            let lt = ensure_libtorch(&root)?;
+            run_latentdyn(
+                &root,
+                &lt,
+                std::iter::once(OsString::from("ablate")).chain(rest),
+            )
+        }
+        "run" => {
+            let lt = ensure_libtorch(&root)?;
+            run_latentdyn(&root, &lt, rest)
+        }
+        "bench" => {
+            let lt = ensure_libtorch(&root)?;
+            cargo(&root, &lt)
+                .args(["bench", "--package", "latentdyn-benches"])
+                .args(&rest)
+                .status_ok("cargo bench")
+        }
+        "ci" => {
+            let lt = ensure_libtorch(&root)?;
+            cargo(&root, &lt)
+                .args(["fmt", "--all", "--", "--check"])
+                .status_ok("cargo fmt --check")?;
+            cargo(&root, &lt)
+                .args([
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--features",
+                    TEST_FEATURES,
+                ])
+                .args(["--", "-D", "warnings"])
+                .status_ok("cargo clippy")?;
+            cargo(&root, &lt)
+                .args(["test", "--workspace", "--features", TEST_FEATURES])
+                .status_ok("cargo test")
+        }
+        "help" | "-h" | "--help" => {
+            print!("{HELP}");
+            Ok(())
+        }
+        other => bail!("unknown command `{other}`\n\n{HELP}"),
+    }
+}
+
+/// The workspace root: xtask lives in `<root>/xtask`.
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits inside the workspace")
+        .to_path_buf()
+}
+
+/// A provisioned libtorch: its directory, and the venv's `bin` when it came
+/// from our venv (put first on PATH so that build scripts that ask python
+/// find the same torch).
+struct Libtorch {
+    dir: PathBuf,
+    venv_bin: Option<PathBuf>,
+}
+
+/// Makes sure `.libtorch` points at a usable libtorch, provisioning one if
+/// needed. Idempotent and quick when everything is in place.
+fn ensure_libtorch(root: &Path) -> Result<Libtorch> {
+    // `.cargo/config.toml` sets LIBTORCH to our own `.libtorch` for every
+    // program cargo runs, this one included: only another value is the user's.
+    let own = root.join(".libtorch");
+    let user = std::env::var_os("LIBTORCH").filter(|v| !v.is_empty() && Path::new(v) != own);
+    if let Some(user) = user {
+        let dir = PathBuf::from(user);
+        check_libtorch_dir(&dir).with_context(|| {
+            format!(
+                "LIBTORCH is set to {} but is not a usable libtorch",
+                dir.display()
+            )
+        })?;
+        link_libtorch(root, &dir)?;
+        return Ok(Libtorch {
+            dir,
+            venv_bin: None,
+        });
+    }
+    let venv = std::env::var_os("LATENTDYN_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join(".venv-libtorch"));
+    let dir = match venv_torch_dir(&venv) {
+        Some(dir) if torch_version_ok(&dir) && check_libtorch_dir(&dir).is_ok() => dir,
+        _ => {
+            create_venv(&venv)?;
+            let dir = venv_torch_dir(&venv).with_context(|| {
+                format!("pip finished but no torch package under {}", venv.display())
+            })?;
+            if !torch_version_ok(&dir) {
+                bail!(
+                    "{} does not hold torch {TORCH_VERSION}; remove {} and rerun `cargo xtask setup`",
+                    dir.display(),
+                    venv.display()
+                );
+            }
+            check_libtorch_dir(&dir)?;
+            dir
+        }
+    };
+    link_libtorch(root, &dir)?;
+    Ok(Libtorch {
+        dir,
+        venv_bin: Some(venv.join("bin")),
+    })
+}
+
+/// Creates the venv and installs torch into it, streaming pip's output.
+fn create_venv(venv: &Path) -> Result<()> {
+    let python = std::env::var_os("LATENTDYN_PYTHON").unwrap_or_else(|| "python3".into());
+    eprintln!(
+        "xtask: provisioning libtorch: python venv at {} with torch=={TORCH_VERSION} from PyPI \
+         (about 4.6 GB, a few minutes the first time)",
+        venv.display()
+    );
+    let py_ok = Command::new(&python)
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !py_ok {
+        bail!(
+            "`{}` was not found: install Python 3 (3.10 or newer) with venv and pip, \
+             or set LIBTORCH to an existing libtorch {TORCH_VERSION}",
+            python.to_string_lossy()
+        );
+    }
+    if !venv.join("bin").join("python").exists() {
+        Command::new(&python)
+            .arg("-m")
+            .arg("venv")
+            .arg(venv)
+            .status_ok("python3 -m venv")
+            .context(
+                "could not create a venv: on Debian/Ubuntu install python3-venv \
+                 (apt-get install python3-venv)",
+            )?;
+    }
+    Command::new(venv.join("bin").join("python"))
+        .args(["-m", "pip", "install", "--disable-pip-version-check"])
+        .arg(format!("torch=={TORCH_VERSION}"))
+        .status_ok("pip install torch")
+        .context("installing torch from PyPI failed (network? disk space?)")
+}
+
+/// `<venv>/lib/python3.*/site-packages/torch`, if present.
+fn venv_torch_dir(venv: &Path) -> Option<PathBuf> {
+    let lib = venv.join("lib");
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(&lib)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("python"))
+        })
+        .collect();
+    entries.sort();
+    entries
+        .into_iter()
+        .map(|p| p.join("site-packages").join("torch"))
+        .find(|p| p.is_dir())
+}
+
+/// Whether `torch/version.py` says the pinned release (any local build tag).
+fn torch_version_ok(torch_dir: &Path) -> bool {
+    std::fs::read_to_string(torch_dir.join("version.py"))
+        .map(|s| version_py_matches(&s, TORCH_VERSION))
+        .unwrap_or(false)
+}
+
+/// Parses `__version__ = '2.11.0+cu130'` and compares the release part.
+fn version_py_matches(text: &str, want: &str) -> bool {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("__version__"))
+        .filter_map(|l| l.split(['\'', '"']).nth(1))
+        .any(|v| v.split('+').next() == Some(want))
+}
+
+/// A libtorch directory has `lib/` with the torch libraries and `include/`.
+fn check_libtorch_dir(dir: &Path) -> Result<()> {
+    let lib = dir.join("lib");
+    let has_lib = ["libtorch_cpu.so", "libtorch.so", "libtorch_cpu.dylib"]
+        .iter()
+        .any(|f| lib.join(f).exists());
+    if !has_lib {
+        bail!("{} has no libtorch library", lib.display());
+    }
+    if !dir.join("include").is_dir() {
+        bail!("{} has no include/ directory", dir.display());
+    }
+    Ok(())
+}
+
+/// Points `<root>/.libtorch` at `dir` (replacing a stale link).
+fn link_libtorch(root: &Path, dir: &Path) -> Result<()> {
+    let link = root.join(".libtorch");
+    let target = dir
+        .canonicalize()
+        .with_context(|| format!("resolving {}", dir.display()))?;
+    if link.canonicalize().ok().as_deref() == Some(target.as_path()) {
+        return Ok(());
+    }
+    if link.symlink_metadata().is_ok() {
+        std::fs::remove_file(&link)
+            .with_context(|| format!("removing stale {}", link.display()))?;
+    }
+    symlink_dir(&target, &link)
+        .with_context(|| format!("linking {} -> {}", link.display(), target.display()))
+}
+
+#[cfg(unix)]
+fn symlink_dir(target: &Path, link: &Path) -> std::io::Result<()> {
+    std::os::unix::fs::symlink(target, link)
+}
+
+#[cfg(not(unix))]
+fn symlink_dir(_target: &Path, _link: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::other(
+        "only Unix-like systems are supported; set LIBTORCH and use a runpath of your own",
+    ))
+}
+
+/// A cargo command in the workspace root, with the venv's python first on PATH.
+fn cargo(root: &Path, lt: &Libtorch) -> Command {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(root);
+    if let Some(bin) = &lt.venv_bin {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut parts = vec![bin.clone()];
+        parts.extend(std::env::split_paths(&path));
+        if let Ok(joined) = std::env::join_paths(parts) {
+            cmd.env("PATH", joined);
+        }
+    }
+    cmd
+}
+
+/// Builds the `latentdyn` binary (release) and runs it with `args`.
+fn run_latentdyn(
+    root: &Path,
+    lt: &Libtorch,
+    args: impl IntoIterator<Item = OsString>,
+) -> Result<()> {
+    cargo(root, lt)
+        .args([
+            "build",
+            "--release",
+            "--package",
+            "latentdyn",
+            "--bin",
+            "latentdyn",
+        ])
+        .status_ok("cargo build --release")?;
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let exe = target_dir.join("release").join("latentdyn");
+    Command::new(&exe)
+        .current_dir(root)
+        .args(args)
+        .status_ok("latentdyn")
+}
+
+/// Runs a command and turns a non-zero exit into an error naming it.
+trait StatusOk {
+    fn status_ok(&mut self, what: &str) -> Result<()>;
+}
+
+impl StatusOk for Command {
+    fn status_ok(&mut self, what: &str) -> Result<()> {
+        let status = self
+            .status()
+            .with_context(|| format!("could not start {what} ({:?})", self.get_program()))?;
+        if !status.success() {
+            bail!("{what} failed ({status})");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_py_parsing() {
+        assert!(version_py_matches(
+            "__version__ = '2.11.0+cu130'\ngit_version = 'abc'\n",
+            "2.11.0"
+        ));
+        assert!(version_py_matches("__version__ = \"2.11.0\"\n", "2.11.0"));
+        assert!(!version_py_matches("__version__ = '2.11.1'\n", "2.11.0"));
+        assert!(!version_py_matches("__version__ = '2.1.0'\n", "2.11.0"));
+        assert!(!version_py_matches("", "2.11.0"));
+    }
+
+    #[test]
+    fn libtorch_dir_check_names_what_is_missing() {
+        let tmp = std::env::temp_dir().join(format!("xtask-lt-{}", std::process::id()));
+        std::fs::create_dir_all(tmp.join("lib")).unwrap();
+        let err = check_libtorch_dir(&tmp).unwrap_err().to_string();
+        assert!(err.contains("no libtorch library"), "{err}");
+        std::fs::write(tmp.join("lib").join("libtorch_cpu.so"), b"").unwrap();
+        let err = check_libtorch_dir(&tmp).unwrap_err().to_string();
+        assert!(err.contains("include"), "{err}");
+        std::fs::create_dir_all(tmp.join("include")).unwrap();
+        assert!(check_libtorch_dir(&tmp).is_ok());
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod tidy;
