@@ -146,11 +146,11 @@ pub fn generate_specs(specs: &[DatasetSpec], dir: &Path, force: bool) -> Result<
             if !force && path.exists() {
                 match Dataset::load(&path) {
                     Ok(ds) if ds.spec == *spec => {
-                        multi.println(format!("{name}: up to date ({})", path.display()))?;
+                        multi.suspend(|| println!("{name}: up to date ({})", path.display()));
                         return Ok(path);
                     }
-                    Ok(_) => multi.println(format!("{name}: metadata differ, regenerating"))?,
-                    Err(e) => multi.println(format!("{name}: unreadable ({e}), regenerating"))?,
+                    Ok(_) => multi.suspend(|| eprintln!("{name}: metadata differ, regenerating")),
+                    Err(e) => multi.suspend(|| eprintln!("{name}: unreadable ({e}), regenerating")),
                 }
             }
             let bar = multi.add(ProgressBar::new(1000));
@@ -164,12 +164,14 @@ pub fn generate_specs(specs: &[DatasetSpec], dir: &Path, force: bool) -> Result<
                 .save(dir)
                 .with_context(|| format!("writing {name} to {}", dir.display()))?;
             bar.finish_and_clear();
-            multi.println(format!(
+            let line = format!(
                 "{}  ({:.2} s) -> {}",
                 one_line(&ds),
                 started.elapsed().as_secs_f64(),
                 written.display()
-            ))?;
+            );
+            // Printed outside the bars, so it also shows when stdout is not a terminal.
+            multi.suspend(|| println!("{line}"));
             Ok(written)
         })
         .collect();
