@@ -124,12 +124,6 @@ fn resolve_presets(names: &[String]) -> Result<Vec<DatasetSpec>> {
     Ok(specs)
 }
 
-/// Generates the named presets into `dir` (skipping valid existing files
-/// unless `force`), returning the `.npz` paths.
-pub fn generate_presets(names: &[String], dir: &Path, force: bool) -> Result<Vec<PathBuf>> {
-    generate_specs(&resolve_presets(names)?, dir, force)
-}
-
 /// Generates `specs` in parallel with one progress bar each and prints a
 /// one-line summary per dataset. Existing valid files are kept unless `force`.
 pub fn generate_specs(specs: &[DatasetSpec], dir: &Path, force: bool) -> Result<Vec<PathBuf>> {

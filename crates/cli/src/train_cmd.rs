@@ -16,17 +16,22 @@ use crate::data_cmd;
 /// Arguments of `latentdyn train`.
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// Dataset: a study preset (arneodo, lorenz, …) or a dataset `.npz` file.
-    #[arg(long, default_value = "arneodo")]
-    data: String,
-    /// Model preset: gru, node, node-discrete, ablation0 … ablation4.
-    #[arg(long, default_value = "node")]
-    model: String,
-    /// Latent size L (the preset's default when omitted).
+    /// Dataset: a study preset (arneodo, lorenz, …) or a dataset `.npz` file
+    /// [default: arneodo].
+    #[arg(long, conflicts_with = "config")]
+    data: Option<String>,
+    /// Model preset: gru, node, node-discrete, ablation0 … ablation4 [default: node].
+    #[arg(long, conflicts_with = "config")]
+    model: Option<String>,
+    /// Train the run described by this config file (a run's `config.json`)
+    /// instead of a preset.
     #[arg(long)]
+    config: Option<PathBuf>,
+    /// Latent size L (the preset's default when omitted).
+    #[arg(long, conflicts_with = "config")]
     latent: Option<usize>,
     /// Seed of initialisation, dropout and batch order.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, conflicts_with = "config")]
     seed: u64,
     /// Epochs (study: 3000); the loss-horizon schedule is scaled to match.
     #[arg(long)]
@@ -87,8 +92,23 @@ pub fn load_or_generate(spec: &DatasetSpec, dir: &Path) -> Result<Dataset> {
 
 /// Runs `latentdyn train`.
 pub fn run_train(args: TrainArgs) -> Result<()> {
-    let data = dataset_for(&args.data, &args.datasets)?;
-    let mut cfg = RunConfig::preset(&args.model, args.latent, data.spec, args.seed)?;
+    let data_arg = args.data.clone().unwrap_or_else(|| "arneodo".into());
+    let (mut cfg, data) = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading run config {}", path.display()))?;
+            let cfg: RunConfig = serde_json::from_str(&text)
+                .with_context(|| format!("parsing run config {}", path.display()))?;
+            let data = load_or_generate(&cfg.dataset, &args.datasets)?;
+            (cfg, data)
+        }
+        None => {
+            let data = dataset_for(&data_arg, &args.datasets)?;
+            let model = args.model.as_deref().unwrap_or("node");
+            let cfg = RunConfig::preset(model, args.latent, data.spec, args.seed)?;
+            (cfg, data)
+        }
+    };
     if let Some(epochs) = args.epochs {
         cfg = cfg.with_epochs(epochs);
     }
@@ -96,11 +116,12 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
         cfg.set(assignment)
             .with_context(|| format!("--set {assignment}"))?;
     }
-    let dataset_label = if args.data.ends_with(".npz") || args.data.ends_with(".json") {
-        data.spec.name()
-    } else {
-        args.data.clone()
-    };
+    let dataset_label =
+        if args.config.is_some() || data_arg.ends_with(".npz") || data_arg.ends_with(".json") {
+            data.spec.name()
+        } else {
+            data_arg.clone()
+        };
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("runs")
             .join(dataset_label)

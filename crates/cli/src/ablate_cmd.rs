@@ -1,0 +1,259 @@
+//! `latentdyn ablate` (run a grid) and `latentdyn report` (merge results).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use latentdyn_experiments::grid::shard;
+use latentdyn_experiments::results::{table, write_runs_csv};
+use latentdyn_experiments::runner::ensure_datasets;
+use latentdyn_experiments::{
+    collect, run_cells, slurm, summarise, CellState, Event, Grid, RunnerOptions, WorkerCommand,
+};
+
+/// Arguments of `latentdyn ablate`.
+#[derive(Args, Debug)]
+pub struct AblateArgs {
+    /// Grid: smoke (default), quick, paper, or a grid .toml file.
+    #[arg(long, default_value = "smoke")]
+    grid: String,
+    /// Runs go to `<root>/<grid>/`.
+    #[arg(long, default_value = "runs")]
+    root: PathBuf,
+    /// Where datasets are written and looked up.
+    #[arg(long, default_value = "datasets")]
+    datasets: PathBuf,
+    /// Run only shard i of N (`--shard 0/4`), for splitting a grid across machines.
+    #[arg(long, value_parser = parse_shard)]
+    shard: Option<(usize, usize)>,
+    /// Parallel workers (default: one per core, or one per GPU).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// auto (GPUs when present), cpu or cuda.
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// Write a SLURM job-array script running the grid in N shards to this file, and exit.
+    #[arg(long, value_name = "FILE")]
+    emit_slurm: Option<PathBuf>,
+    /// Shards of the SLURM script.
+    #[arg(long, default_value_t = 8)]
+    shards: usize,
+    /// Only list the cells and their state.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// Arguments of `latentdyn report`.
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// Grid directories (e.g. `runs/paper`, or one per shard machine) to merge.
+    #[arg(required = true)]
+    dirs: Vec<PathBuf>,
+    /// Where results.csv goes (default: the first directory).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let (i, n) = s
+        .split_once('/')
+        .ok_or_else(|| format!("`{s}`: expected INDEX/COUNT, e.g. 0/4"))?;
+    let (i, n): (usize, usize) = (
+        i.trim()
+            .parse()
+            .map_err(|_| format!("`{i}` is not a shard index"))?,
+        n.trim()
+            .parse()
+            .map_err(|_| format!("`{n}` is not a shard count"))?,
+    );
+    if n == 0 || i >= n {
+        return Err(format!("shard {i}/{n}: need 0 <= INDEX < COUNT"));
+    }
+    Ok((i, n))
+}
+
+/// Runs `latentdyn ablate`.
+pub fn run_ablate(args: AblateArgs) -> Result<()> {
+    let grid = Grid::resolve(&args.grid)?;
+    let exe = std::env::current_exe().context("locating the latentdyn binary")?;
+    if let Some(path) = &args.emit_slurm {
+        let mut extra = vec![
+            "--root".to_owned(),
+            args.root.display().to_string(),
+            "--datasets".to_owned(),
+            args.datasets.display().to_string(),
+        ];
+        if args.device != "auto" {
+            extra.extend(["--device".to_owned(), args.device.clone()]);
+        }
+        let text = slurm::script(
+            &grid,
+            &args.grid,
+            args.shards,
+            &exe.display().to_string(),
+            &extra,
+        );
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+        println!(
+            "wrote {} ({} cells in {} array tasks); submit with `sbatch {}`",
+            path.display(),
+            grid.cells().len(),
+            args.shards,
+            path.display()
+        );
+        return Ok(());
+    }
+    let mut cells = grid.cells();
+    if let Some((i, n)) = args.shard {
+        cells = shard(cells, i, n);
+    }
+    let root = args.root.join(&grid.name);
+    let gpus = match args.device.as_str() {
+        "cpu" => 0,
+        "auto" | "cuda" => {
+            let n = usize::try_from(tch::Cuda::device_count()).unwrap_or(0);
+            if args.device == "cuda" && n == 0 {
+                bail!("--device cuda: no CUDA device is visible");
+            }
+            n
+        }
+        other => bail!("--device {other}: use auto, cpu or cuda"),
+    };
+    let opts = RunnerOptions::sized(
+        root.clone(),
+        args.datasets.clone(),
+        WorkerCommand {
+            program: exe,
+            args: vec!["train".into()],
+        },
+        cells.len(),
+        gpus,
+        args.workers,
+    );
+    println!(
+        "grid `{}`: {} cells{} -> {}  ({} workers × {} threads, {})",
+        grid.name,
+        cells.len(),
+        args.shard
+            .map_or(String::new(), |(i, n)| format!(" (shard {i}/{n})")),
+        root.display(),
+        opts.workers,
+        opts.threads_per_worker,
+        opts.devices.join(", ")
+    );
+    if args.dry_run {
+        for c in &cells {
+            let state = latentdyn_experiments::runner::cell_state(&c.dir(&root)?);
+            println!("  {:<40} {}", c.label(), state_word(&state));
+        }
+        return Ok(());
+    }
+    let started = Instant::now();
+    let ds = ensure_datasets(&cells, &args.datasets)?;
+    println!(
+        "{} dataset(s) ready in {}",
+        ds.len(),
+        args.datasets.display()
+    );
+    let bar = ProgressBar::new(cells.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("[{bar:30}] {pos}/{len} cells {msg} ({elapsed}, ETA {eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(500));
+    let counts = Mutex::new((0usize, 0usize)); // (running, failed)
+    let outcomes = run_cells(&cells, &opts, &|event| {
+        let mut c = counts.lock().expect("counts");
+        match event {
+            Event::Planned { done, .. } => bar.set_position(done as u64),
+            Event::Started { cell } => {
+                c.0 += 1;
+                bar.println(format!("started  {}", cell.label()));
+            }
+            Event::Finished {
+                cell,
+                state,
+                seconds,
+            } => {
+                c.0 = c.0.saturating_sub(1);
+                if !state.is_final() {
+                    c.1 += 1;
+                }
+                bar.inc(1);
+                bar.println(format!(
+                    "{:<8} {} ({seconds:.0} s){}",
+                    state_word(&state),
+                    cell.label(),
+                    match &state {
+                        CellState::Failed(m) => format!("\n{m}"),
+                        CellState::Diverged(s) =>
+                            format!(": {}", s.message.clone().unwrap_or_default()),
+                        _ => String::new(),
+                    }
+                ));
+            }
+        }
+        bar.set_message(format!("running {}, failed {}", c.0, c.1));
+    })?;
+    bar.finish_and_clear();
+    let failed = outcomes.iter().filter(|(_, s)| !s.is_final()).count();
+    println!(
+        "grid `{}`: {} cells, {} failed, in {:.0} s",
+        grid.name,
+        outcomes.len(),
+        failed,
+        started.elapsed().as_secs_f64()
+    );
+    report(std::slice::from_ref(&root), &root)?;
+    if failed > 0 {
+        bail!("{failed} cell(s) failed; rerun the same command to retry them (finished cells are kept)");
+    }
+    Ok(())
+}
+
+fn state_word(s: &CellState) -> &'static str {
+    match s {
+        CellState::Completed(_) => "done",
+        CellState::Diverged(_) => "diverged",
+        CellState::Failed(_) => "FAILED",
+        CellState::Pending => "pending",
+    }
+}
+
+/// Runs `latentdyn report`.
+pub fn run_report(args: ReportArgs) -> Result<()> {
+    let out = args.out.clone().unwrap_or_else(|| args.dirs[0].clone());
+    report(&args.dirs, &out)
+}
+
+/// Collects runs from `dirs`, writes `<out>/results.csv` and prints the
+/// table beside the published values.
+fn report(dirs: &[PathBuf], out: &Path) -> Result<()> {
+    let rows = collect(dirs)?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let csv = out.join("results.csv");
+    write_runs_csv(&rows, &csv)?;
+    let cells = summarise(&rows)?;
+    print!("{}", table(&cells));
+    let (mut inside, mut outside) = (0, 0);
+    for c in &cells {
+        if let Some(w) = c.within() {
+            inside += w.iter().filter(|&&b| b).count();
+            outside += w.iter().filter(|&&b| !b).count();
+        }
+    }
+    let title = format!("latentdyn results: {}", out.display());
+    let html =
+        latentdyn_experiments::report::write_html(&out.join("report"), &title, &cells, &rows, &[])?;
+    println!(
+        "{} runs -> {}; published comparisons: {inside} within, {outside} outside mean ± max(2 std, 0.03)",
+        rows.len(),
+        csv.display()
+    );
+    println!("report: {}", html.display());
+    Ok(())
+}

@@ -1,0 +1,244 @@
+//! The grid runner end to end, through the real binary: a tiny grid runs to
+//! completion; a grid killed with SIGKILL mid-run and started again finishes
+//! without redoing finished cells or losing epochs, with the same numbers as
+//! an uninterrupted run; shards merged by `latentdyn report` give the same
+//! results as one run; the SLURM script names every cell once.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const EXE: &str = env!("CARGO_BIN_EXE_latentdyn");
+const EPOCHS: usize = 6;
+
+fn grid_file(dir: &Path) -> PathBuf {
+    let path = dir.join("tiny.toml");
+    let set = r#"set = ["dataset.n_samples=60", "dataset.n_timesteps=20", "train.batch_size=16", "model.encoder_size=8"]"#;
+    std::fs::write(
+        &path,
+        format!(
+            "name = \"tiny\"\ndescription = \"test grid\"\nepochs = {EPOCHS}\n\
+             [[groups]]\ndatasets = [\"arneodo\"]\nmodels = [\"gru\"]\nlatents = [2]\nseeds = [0, 1]\n{set}\n\
+             [[groups]]\ndatasets = [\"arneodo\"]\nmodels = [\"node\"]\nlatents = [2]\nseeds = [0]\n{set}\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn ablate(grid: &Path, root: &Path, datasets: &Path, extra: &[&str]) -> Command {
+    let mut cmd = Command::new(EXE);
+    cmd.args(["ablate", "--grid"])
+        .arg(grid)
+        .arg("--root")
+        .arg(root)
+        .arg("--datasets")
+        .arg(datasets)
+        .args(["--workers", "2", "--device", "cpu"])
+        .args(extra);
+    cmd
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("latentdyn runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    text
+}
+
+/// results.csv without the wall-time and directory columns.
+fn results(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let c: Vec<&str> = l.split(',').collect();
+            c[..c.len() - 2].join(",")
+        })
+        .collect()
+}
+
+fn run_dirs(root: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return Vec::new();
+    };
+    let mut dirs: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .flat_map(|d| {
+            std::fs::read_dir(d.path())
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+        })
+        .filter(|p| p.join("cell.json").exists())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+#[test]
+fn grid_runs_resumes_after_sigkill_and_shards_merge() {
+    let tmp = tempfile::tempdir().unwrap();
+    let grid = grid_file(tmp.path());
+    let datasets = tmp.path().join("datasets");
+
+    // 1. Uninterrupted.
+    let straight = tmp.path().join("straight");
+    let text = run_ok(&mut ablate(&grid, &straight, &datasets, &[]));
+    assert!(text.contains("3 cells, 0 failed"), "{text}");
+    let reference = results(&straight.join("tiny/results.csv"));
+    assert_eq!(reference.len(), 4, "{reference:?}");
+    assert!(
+        reference[1..].iter().all(|r| r.contains(",completed,6,6,")),
+        "{reference:?}"
+    );
+    assert!(straight.join("tiny/report/index.html").exists());
+
+    // 2. Killed mid-run, then started again.
+    let killed = tmp.path().join("killed");
+    let mut cmd = ablate(&grid, &killed, &datasets, &[]);
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let rows: usize = run_dirs(&killed.join("tiny"))
+            .iter()
+            .map(|d| {
+                std::fs::read_to_string(d.join("metrics.csv"))
+                    .map(|t| t.lines().count().saturating_sub(1))
+                    .unwrap_or(0)
+            })
+            .sum();
+        if rows >= 4 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the grid made no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pgid = child.id().to_string();
+    Command::new("kill")
+        .args(["-9", "--", &format!("-{pgid}")])
+        .status()
+        .unwrap();
+    let _ = child.wait();
+    let finished_before: Vec<(PathBuf, std::time::SystemTime)> = run_dirs(&killed.join("tiny"))
+        .into_iter()
+        .filter_map(|d| {
+            let s = std::fs::read_to_string(d.join("summary.json")).ok()?;
+            s.contains("\"completed\"").then(|| {
+                (
+                    d.clone(),
+                    std::fs::metadata(d.join("summary.json"))
+                        .unwrap()
+                        .modified()
+                        .unwrap(),
+                )
+            })
+        })
+        .collect();
+    assert!(
+        finished_before.len() < 3,
+        "the kill came after the grid had finished"
+    );
+    run_ok(&mut ablate(&grid, &killed, &datasets, &[]));
+    for (dir, mtime) in &finished_before {
+        let now = std::fs::metadata(dir.join("summary.json"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        assert_eq!(*mtime, now, "{} was trained again", dir.display());
+    }
+    for dir in run_dirs(&killed.join("tiny")) {
+        let text = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+        let epochs: Vec<usize> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(epochs, (0..EPOCHS).collect::<Vec<_>>(), "{}", dir.display());
+    }
+    assert_eq!(results(&killed.join("tiny/results.csv")), reference);
+
+    // 3. Two shards on "two machines", merged.
+    let (a, b) = (tmp.path().join("shard-a"), tmp.path().join("shard-b"));
+    run_ok(&mut ablate(&grid, &a, &datasets, &["--shard", "0/2"]));
+    run_ok(&mut ablate(&grid, &b, &datasets, &["--shard", "1/2"]));
+    let merged = tmp.path().join("merged");
+    run_ok(
+        Command::new(EXE)
+            .arg("report")
+            .arg(a.join("tiny"))
+            .arg(b.join("tiny"))
+            .arg("--out")
+            .arg(&merged),
+    );
+    assert_eq!(results(&merged.join("results.csv")), reference);
+}
+
+#[test]
+fn slurm_script_is_valid_bash_naming_every_cell_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = tmp.path().join("job.sh");
+    run_ok(
+        Command::new(EXE)
+            .args([
+                "ablate",
+                "--grid",
+                "paper",
+                "--shards",
+                "10",
+                "--emit-slurm",
+            ])
+            .arg(&script),
+    );
+    let text = std::fs::read_to_string(&script).unwrap();
+    let out = Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cells: Vec<&str> = text.lines().filter(|l| l.starts_with("# cell ")).collect();
+    assert_eq!(cells.len(), 445);
+    let mut labels: Vec<&str> = cells
+        .iter()
+        .map(|l| l.splitn(4, ' ').nth(3).unwrap())
+        .collect();
+    labels.sort();
+    labels.dedup();
+    assert_eq!(labels.len(), 445);
+    assert!(text.contains("--shard \"${SLURM_ARRAY_TASK_ID}/10\""));
+}
+
+#[test]
+fn unknown_grids_and_bad_shards_are_refused() {
+    let out = Command::new(EXE)
+        .args(["ablate", "--grid", "nope"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown grid") && err.contains("smoke"),
+        "{err}"
+    );
+    let out = Command::new(EXE)
+        .args(["ablate", "--shard", "3/2"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("shard 3/2"));
+}

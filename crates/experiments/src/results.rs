@@ -1,0 +1,415 @@
+//! Results: one row per run (`results.csv`), mean ± std per grid cell, and
+//! the comparison with the study's published values.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use latentdyn_train::{files, RunConfig, RunStatus, Summary};
+use serde::{Deserialize, Serialize};
+
+use crate::ExperimentError;
+
+/// One training run's reported numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRow {
+    /// Dataset preset name (or the dataset's file name for non-preset data).
+    pub dataset: String,
+    /// Model preset.
+    pub model: String,
+    /// Latent size.
+    pub latent: usize,
+    /// Seed.
+    pub seed: u64,
+    /// completed, diverged or interrupted.
+    pub status: String,
+    /// Epochs done / configured.
+    pub epochs_done: usize,
+    /// Epochs configured.
+    pub epochs: usize,
+    /// Median validation NLL over the last epochs (NaN if none).
+    pub nll: f64,
+    /// Median rate R².
+    pub rate_r2: f64,
+    /// Median state R².
+    pub state_r2: f64,
+    /// Median latent R².
+    pub latent_r2: f64,
+    /// Wall time, seconds.
+    pub wall_seconds: f64,
+    /// The run directory.
+    pub dir: PathBuf,
+}
+
+const STUDY_DATASETS: [(&str, &str, usize); 6] = [
+    ("arneodo", "Arneodo", 10),
+    ("lorenz", "Lorenz", 10),
+    ("rossler", "Rossler", 10),
+    ("arneodo100", "Arneodo", 100),
+    ("mackeyglass100", "MackeyGlass", 100),
+    ("macarthur100", "MacArthur", 100),
+];
+
+/// The study preset name of a dataset spec, if it is one of the six.
+fn dataset_label(cfg: &RunConfig) -> String {
+    STUDY_DATASETS
+        .iter()
+        .find(|(name, _, _)| {
+            latentdyn_data::DatasetSpec::preset(name).is_ok_and(|s| s == cfg.dataset)
+        })
+        .map_or_else(|| cfg.dataset.name(), |(name, _, _)| (*name).to_owned())
+}
+
+/// Reads every run under each root (`<root>/<dataset>/<run>/`), skipping
+/// directories without a `config.json`. Several roots (shards) merge.
+pub fn collect(roots: &[PathBuf]) -> Result<Vec<RunRow>, ExperimentError> {
+    let mut rows = Vec::new();
+    for root in roots {
+        let Ok(datasets) = std::fs::read_dir(root) else {
+            return Err(ExperimentError::Io {
+                path: root.clone(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory"),
+            });
+        };
+        let mut dirs: Vec<PathBuf> = datasets
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_dir())
+            .flat_map(|d| {
+                std::fs::read_dir(d)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+            })
+            .filter(|p| p.join(files::CONFIG).is_file())
+            .collect();
+        dirs.sort();
+        for dir in dirs {
+            rows.push(read_row(&dir)?);
+        }
+    }
+    rows.sort_by(|a, b| {
+        (&a.dataset, &a.model, a.latent, a.seed).cmp(&(&b.dataset, &b.model, b.latent, b.seed))
+    });
+    rows.dedup_by(|a, b| {
+        (&a.dataset, &a.model, a.latent, a.seed) == (&b.dataset, &b.model, b.latent, b.seed)
+    });
+    Ok(rows)
+}
+
+fn read_row(dir: &Path) -> Result<RunRow, ExperimentError> {
+    let cfg: RunConfig = latentdyn_train::io::read_json(&dir.join(files::CONFIG))?;
+    let summary: Option<Summary> = latentdyn_train::io::read_json(&dir.join(files::SUMMARY)).ok();
+    let (status, done, nll, rate, state, latent, wall) = match &summary {
+        Some(s) => {
+            let status = match s.status {
+                RunStatus::Completed if s.epochs_done == s.epochs => "completed",
+                RunStatus::Diverged => "diverged",
+                _ => "interrupted",
+            };
+            let r = s.reported.as_ref();
+            (
+                status,
+                s.epochs_done,
+                r.map_or(f64::NAN, |r| r.nll),
+                r.map_or(f64::NAN, |r| r.rate_r2),
+                r.map_or(f64::NAN, |r| r.state_r2),
+                r.map_or(f64::NAN, |r| r.latent_r2),
+                s.wall_seconds,
+            )
+        }
+        None => ("running", 0, f64::NAN, f64::NAN, f64::NAN, f64::NAN, 0.0),
+    };
+    Ok(RunRow {
+        dataset: dataset_label(&cfg),
+        model: cfg.preset.clone(),
+        latent: cfg.model.latent_size,
+        seed: cfg.seed,
+        status: status.to_owned(),
+        epochs_done: done,
+        epochs: cfg.train.epochs,
+        nll,
+        rate_r2: rate,
+        state_r2: state,
+        latent_r2: latent,
+        wall_seconds: wall,
+        dir: dir.to_path_buf(),
+    })
+}
+
+/// `results.csv`: one row per run, written atomically.
+pub fn write_runs_csv(rows: &[RunRow], path: &Path) -> Result<(), ExperimentError> {
+    let mut text = String::from(
+        "dataset,model,latent,seed,status,epochs_done,epochs,nll,rate_r2,state_r2,latent_r2,wall_seconds,dir\n",
+    );
+    for r in rows {
+        text.push_str(&format!(
+            "{},{},{},{},{},{},{},{:.6},{:.6},{:.6},{:.6},{:.1},{}\n",
+            r.dataset,
+            r.model,
+            r.latent,
+            r.seed,
+            r.status,
+            r.epochs_done,
+            r.epochs,
+            r.nll,
+            r.rate_r2,
+            r.state_r2,
+            r.latent_r2,
+            r.wall_seconds,
+            r.dir.display()
+        ));
+    }
+    latentdyn_train::io::atomic_write(path, text.as_bytes())?;
+    Ok(())
+}
+
+/// Mean and (population) standard deviation.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MeanStd {
+    /// Mean.
+    pub mean: f64,
+    /// Standard deviation over seeds (ddof = 0, as numpy's default).
+    pub std: f64,
+}
+
+impl MeanStd {
+    /// Of the finite values (NaN when there are none).
+    pub fn of(values: impl IntoIterator<Item = f64>) -> Self {
+        let v: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
+        if v.is_empty() {
+            return Self {
+                mean: f64::NAN,
+                std: f64::NAN,
+            };
+        }
+        let n = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
+        Self {
+            mean,
+            std: var.sqrt(),
+        }
+    }
+
+    /// Whether `ours` falls within this published value's mean ± max(2·std, 0.03),
+    /// the study's matching rule.
+    pub fn accepts(&self, ours: f64) -> bool {
+        ours.is_finite() && (ours - self.mean).abs() <= (2.0 * self.std).max(0.03)
+    }
+}
+
+/// One published cell (`configs/published_results.csv`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Published {
+    /// Our dataset preset name.
+    pub dataset: String,
+    /// Our model preset name.
+    pub model: String,
+    /// Latent size.
+    pub latent: usize,
+    /// Validation NLL.
+    pub nll: MeanStd,
+    /// Rate R².
+    pub rate_r2: MeanStd,
+    /// State R².
+    pub state_r2: MeanStd,
+}
+
+/// The study's published values, shipped in `configs/published_results.csv`.
+pub const PUBLISHED_CSV: &str = include_str!("../../../configs/published_results.csv");
+
+/// Parses the published table, mapping the study's names to ours
+/// (`ablation0_baseline` → `ablation0`; MacArthur's `node` → `node-discrete`).
+pub fn published() -> Result<Vec<Published>, ExperimentError> {
+    let bad = |line: usize, reason: String| ExperimentError::Grid {
+        grid: "configs/published_results.csv".into(),
+        reason: format!("line {line}: {reason}"),
+    };
+    let mut out = Vec::new();
+    for (i, line) in PUBLISHED_CSV.lines().enumerate().skip(1) {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let c: Vec<&str> = line.split(',').collect();
+        if c.len() != 12 {
+            return Err(bad(i + 1, format!("{} columns, expected 12", c.len())));
+        }
+        let obs: usize = c[1].parse().map_err(|_| bad(i + 1, "obs_dim".into()))?;
+        let dataset = STUDY_DATASETS
+            .iter()
+            .find(|(_, sys, o)| *sys == c[0] && *o == obs)
+            .map(|(n, _, _)| (*n).to_owned())
+            .ok_or_else(|| bad(i + 1, format!("unknown dataset {} {obs}", c[0])))?;
+        let model = match c[2] {
+            "node" if dataset == "macarthur100" => "node-discrete".to_owned(),
+            m => m.split('_').next().unwrap_or(m).to_owned(),
+        };
+        let f = |j: usize| -> Result<f64, ExperimentError> {
+            c[j].parse().map_err(|_| bad(i + 1, format!("column {j}")))
+        };
+        out.push(Published {
+            dataset,
+            model,
+            latent: c[3].parse().map_err(|_| bad(i + 1, "latent_size".into()))?,
+            nll: MeanStd {
+                mean: f(6)?,
+                std: f(7)?,
+            },
+            rate_r2: MeanStd {
+                mean: f(8)?,
+                std: f(9)?,
+            },
+            state_r2: MeanStd {
+                mean: f(10)?,
+                std: f(11)?,
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// One grid cell over its seeds, beside the published value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CellSummary {
+    /// Dataset.
+    pub dataset: String,
+    /// Model.
+    pub model: String,
+    /// Latent size.
+    pub latent: usize,
+    /// Runs with reported numbers (completed or interrupted with epochs).
+    pub n: usize,
+    /// Diverged runs.
+    pub diverged: usize,
+    /// Ours: NLL.
+    pub nll: MeanStd,
+    /// Ours: rate R².
+    pub rate_r2: MeanStd,
+    /// Ours: state R².
+    pub state_r2: MeanStd,
+    /// The published cell, when the study has one.
+    pub published: Option<Published>,
+}
+
+impl CellSummary {
+    /// Within the published band for (NLL, rate R², state R²); `None`
+    /// without a published value.
+    pub fn within(&self) -> Option<[bool; 3]> {
+        let p = self.published.as_ref()?;
+        Some([
+            p.nll.accepts(self.nll.mean),
+            p.rate_r2.accepts(self.rate_r2.mean),
+            p.state_r2.accepts(self.state_r2.mean),
+        ])
+    }
+}
+
+/// Groups runs by (dataset, model, L) and sets each beside the published value.
+pub fn summarise(rows: &[RunRow]) -> Result<Vec<CellSummary>, ExperimentError> {
+    let published = published()?;
+    let mut groups: BTreeMap<(String, String, usize), Vec<&RunRow>> = BTreeMap::new();
+    for r in rows {
+        groups
+            .entry((r.dataset.clone(), r.model.clone(), r.latent))
+            .or_default()
+            .push(r);
+    }
+    Ok(groups
+        .into_iter()
+        .map(|((dataset, model, latent), runs)| {
+            let ok: Vec<&&RunRow> = runs.iter().filter(|r| r.nll.is_finite()).collect();
+            CellSummary {
+                n: ok.len(),
+                diverged: runs.iter().filter(|r| r.status == "diverged").count(),
+                nll: MeanStd::of(ok.iter().map(|r| r.nll)),
+                rate_r2: MeanStd::of(ok.iter().map(|r| r.rate_r2)),
+                state_r2: MeanStd::of(ok.iter().map(|r| r.state_r2)),
+                published: published
+                    .iter()
+                    .find(|p| p.dataset == dataset && p.model == model && p.latent == latent)
+                    .cloned(),
+                dataset,
+                model,
+                latent,
+            }
+        })
+        .collect())
+}
+
+/// The summary as a plain-text table, our mean ± std beside the published,
+/// `✓` within the band, `✗` outside.
+pub fn table(cells: &[CellSummary]) -> String {
+    let mut out = format!(
+        "{:<15} {:<14} {:>4} {:>3}  {:>26}  {:>26}  {:>26}\n",
+        "dataset",
+        "model",
+        "L",
+        "n",
+        "NLL (ours | published)",
+        "rate R² (ours | published)",
+        "state R² (ours | published)"
+    );
+    for c in cells {
+        let mark = |ok: Option<bool>| match ok {
+            Some(true) => "✓",
+            Some(false) => "✗",
+            None => " ",
+        };
+        let within = c.within();
+        let cell = |ours: &MeanStd, theirs: Option<&MeanStd>, ok: Option<bool>| {
+            let theirs =
+                theirs.map_or_else(|| "—".to_owned(), |p| format!("{:.3}±{:.3}", p.mean, p.std));
+            format!("{:.3}±{:.3} | {theirs} {}", ours.mean, ours.std, mark(ok))
+        };
+        let p = c.published.as_ref();
+        out.push_str(&format!(
+            "{:<15} {:<14} {:>4} {:>3}  {:>26}  {:>26}  {:>26}\n",
+            c.dataset,
+            c.model,
+            c.latent,
+            c.n,
+            cell(&c.nll, p.map(|p| &p.nll), within.map(|w| w[0])),
+            cell(&c.rate_r2, p.map(|p| &p.rate_r2), within.map(|w| w[1])),
+            cell(&c.state_r2, p.map(|p| &p.state_r2), within.map(|w| w[2])),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn published_table_parses_and_maps_names() {
+        let p = published().unwrap();
+        assert_eq!(p.len(), 89);
+        let node3 = p
+            .iter()
+            .find(|p| p.dataset == "arneodo" && p.model == "node" && p.latent == 3)
+            .unwrap();
+        assert_eq!(node3.rate_r2.mean, 0.9119);
+        assert!(p.iter().any(|p| p.model == "ablation3"));
+        assert!(p
+            .iter()
+            .any(|p| p.dataset == "macarthur100" && p.model == "node-discrete"));
+        assert!(!p
+            .iter()
+            .any(|p| p.dataset == "macarthur100" && p.model == "node"));
+    }
+
+    #[test]
+    fn mean_std_and_the_matching_rule() {
+        let m = MeanStd::of([1.0, 3.0, f64::NAN]);
+        assert_eq!((m.mean, m.std), (2.0, 1.0));
+        let p = MeanStd {
+            mean: 0.9,
+            std: 0.001,
+        };
+        assert!(p.accepts(0.925) && !p.accepts(0.935) && !p.accepts(f64::NAN));
+        let wide = MeanStd {
+            mean: 0.5,
+            std: 0.1,
+        };
+        assert!(wide.accepts(0.69) && !wide.accepts(0.71));
+    }
+}

@@ -1,0 +1,54 @@
+//! The built-in grids exist twice — as code (`Grid::preset`) and as files
+//! people read and copy (`configs/grids/*.toml`) — and must agree.
+//! `LATENTDYN_BLESS=1 cargo test -p latentdyn-experiments --test grid_files`
+//! rewrites the files from the code after a deliberate change.
+
+use latentdyn_experiments::grid::PRESETS;
+use latentdyn_experiments::Grid;
+use std::path::PathBuf;
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../configs/grids")
+}
+
+#[test]
+fn grid_files_agree_with_the_code() {
+    let bless = std::env::var_os("LATENTDYN_BLESS").is_some();
+    for name in PRESETS {
+        let code = Grid::preset(name).unwrap();
+        let path = dir().join(format!("{name}.toml"));
+        if bless {
+            std::fs::create_dir_all(dir()).unwrap();
+            let text = format!(
+                "# The built-in `{name}` grid: `latentdyn ablate --grid {name}`.\n\
+                 # Copy this file to make your own grid (`--grid my-grid.toml`).\n\
+                 # Generated from Grid::preset; a test keeps the two in agreement.\n{}",
+                toml::to_string(&code).unwrap()
+            );
+            std::fs::write(&path, text).unwrap();
+        }
+        let file = Grid::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(file, code, "{} disagrees with Grid::preset", path.display());
+        assert_eq!(Grid::resolve(path.to_str().unwrap()).unwrap(), code);
+    }
+}
+
+#[test]
+fn malformed_grid_files_name_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "name = \"bad\"\ndescription = \"x\"\n[[groups]]\ndatasets = [\"arneodo\"]\nmodels = [\"lstm\"]\nseeds = [0]\n",
+    )
+    .unwrap();
+    let err = Grid::from_file(&path).unwrap_err().to_string();
+    assert!(err.contains("lstm"), "{err}");
+    std::fs::write(
+        &path,
+        "name = \"bad\"\ndescription = \"x\"\nepoch = 3\ngroups = []\n",
+    )
+    .unwrap();
+    let err = Grid::from_file(&path).unwrap_err().to_string();
+    assert!(err.contains("bad.toml") && err.contains("epoch"), "{err}");
+}
