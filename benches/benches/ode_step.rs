@@ -9,14 +9,7 @@ fn bench_steps(c: &mut Criterion) {
     let mut group = c.benchmark_group("ode_step");
     let y0 = lorenz_ic();
     let t = [0.0, 1e-3];
-    for method in [
-        Method::Euler,
-        Method::Midpoint,
-        Method::Rk4,
-        Method::Dopri5,
-        Method::Tsit5,
-        Method::Dop853,
-    ] {
+    for method in Method::ALL {
         let tableau = method.tableau();
         group.bench_function(method.to_string(), |b| {
             b.iter(|| {

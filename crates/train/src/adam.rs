@@ -146,21 +146,12 @@ impl Adam {
 
     /// Writes the moments and step count (safetensors), atomically.
     pub fn save(&self, path: &Path) -> Result<(), TrainError> {
-        let named = self.state_tensors();
-        crate::io::atomic_write_with(path, |tmp| {
-            Tensor::write_safetensors(&named, tmp).map_err(std::io::Error::other)
-        })
+        crate::io::write_tensors(path, &self.state_tensors())
     }
 
     /// Restores the state written by [`Adam::save`] for the same parameters.
     pub fn load(&mut self, path: &Path) -> Result<(), TrainError> {
-        let tensors: HashMap<String, Tensor> = Tensor::read_safetensors(path)
-            .map_err(|e| TrainError::Checkpoint {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            })?
-            .into_iter()
-            .collect();
+        let tensors = crate::io::read_tensors(path)?;
         self.load_state(path, &tensors)
     }
 

@@ -17,16 +17,7 @@ use crate::TrainError;
 pub const STUDY_EPOCHS: usize = 3000;
 
 /// The model presets of the study's table, by name.
-pub const PRESETS: [&str; 8] = [
-    "gru",
-    "node",
-    "node-discrete",
-    "ablation0",
-    "ablation1",
-    "ablation2",
-    "ablation3",
-    "ablation4",
-];
+pub const PRESETS: [&str; 8] = latentdyn_models::config::PRESET_NAMES;
 
 /// How to train: epochs, batches, optimiser, loss horizon, reporting.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -66,6 +66,26 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Train
     })
 }
 
+/// Writes named tensors as one safetensors file, atomically.
+pub fn write_tensors(path: &Path, named: &[(String, tch::Tensor)]) -> Result<(), TrainError> {
+    atomic_write_with(path, |tmp| {
+        tch::Tensor::write_safetensors(named, tmp).map_err(std::io::Error::other)
+    })
+}
+
+/// Reads a safetensors file into a name → tensor map, naming the file in errors.
+pub fn read_tensors(
+    path: &Path,
+) -> Result<std::collections::HashMap<String, tch::Tensor>, TrainError> {
+    Ok(tch::Tensor::read_safetensors(path)
+        .map_err(|e| TrainError::Checkpoint {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?
+        .into_iter()
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,7 +29,7 @@ use tch::{nn::VarStore, Device, Tensor};
 
 use crate::adam::Adam;
 use crate::config::RunConfig;
-use crate::io::{atomic_write_with, read_json, write_json};
+use crate::io::{read_json, read_tensors, write_json, write_tensors};
 use crate::record::{EpochRecord, MetricsCsv};
 use crate::TrainError;
 
@@ -422,21 +422,13 @@ const PROGRESS_KEYS: [&str; 4] = [
 /// Model parameters only, under their VarStore names (atomic).
 pub fn save_params(path: &Path, vs: &VarStore) -> Result<(), TrainError> {
     let named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
-    atomic_write_with(path, |tmp| {
-        Tensor::write_safetensors(&named, tmp).map_err(std::io::Error::other)
-    })
+    write_tensors(path, &named)
 }
 
 /// Loads parameters saved by [`save_params`] (or the model part of
 /// `last.safetensors`) into `vs`, checking every name and shape.
 pub fn load_params(path: &Path, vs: &mut VarStore) -> Result<(), TrainError> {
-    let tensors: HashMap<String, Tensor> = Tensor::read_safetensors(path)
-        .map_err(|e| TrainError::Checkpoint {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?
-        .into_iter()
-        .collect();
+    let tensors = read_tensors(path)?;
     copy_params(path, &tensors, vs)
 }
 
@@ -492,9 +484,7 @@ fn save_last(
     for (key, value) in PROGRESS_KEYS.iter().zip(values) {
         named.push(((*key).to_owned(), Tensor::from_slice(&[value])));
     }
-    atomic_write_with(path, |tmp| {
-        Tensor::write_safetensors(&named, tmp).map_err(std::io::Error::other)
-    })
+    write_tensors(path, &named)
 }
 
 fn load_last(path: &Path, vs: &mut VarStore, adam: &mut Adam) -> Result<Progress, TrainError> {
@@ -502,10 +492,7 @@ fn load_last(path: &Path, vs: &mut VarStore, adam: &mut Adam) -> Result<Progress
         path: path.to_path_buf(),
         reason,
     };
-    let tensors: HashMap<String, Tensor> = Tensor::read_safetensors(path)
-        .map_err(|e| bad(e.to_string()))?
-        .into_iter()
-        .collect();
+    let tensors = read_tensors(path)?;
     copy_params(path, &tensors, vs)?;
     adam.load_state(path, &tensors)?;
     let mut values = [0.0; 4];
