@@ -1,7 +1,8 @@
 //! One full training step — zero_grad, forward (train mode), Poisson NLL over
 //! all 70 bins, backward, Adam — for the configs that
 //! `shared/reference/peer_step_bench.py` times in PyTorch: batch 650 × 70 bins
-//! × 10 channels (the first 650 training trials of the arneodo dataset),
+//! × 10 channels (the first 650 trials of the arneodo dataset's `spikes`, the
+//! batch `peer_step_bench.py --npz` takes),
 //! libtorch threads from `LATENTDYN_BENCH_THREADS` (default 2, as the reference).
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -20,7 +21,7 @@ fn bench_train_step(c: &mut Criterion) {
     tch::set_num_threads(threads);
     let spec = DatasetSpec::preset("arneodo").expect("study preset");
     let data = generate(&spec).expect("arneodo dataset");
-    let idx: Vec<usize> = data.train_idx[..650].to_vec();
+    let idx: Vec<usize> = (0..650).collect();
     let spikes = data.spikes.select(Axis(0), &idx).mapv(f64::from);
     let x = array3_to_tensor(spikes.view(), Device::Cpu).expect("batch tensor");
 

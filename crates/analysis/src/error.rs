@@ -27,4 +27,12 @@ pub enum AnalysisError {
         /// Why.
         reason: String,
     },
+    /// A tensor operation or a model evaluation failed.
+    #[error("{what}: {reason}")]
+    Tensor {
+        /// What was being computed.
+        what: &'static str,
+        /// The underlying error.
+        reason: String,
+    },
 }

@@ -6,11 +6,24 @@
 //! middle and late thirds, and the Poisson NLL of the spikes. Converting
 //! tensors to arrays is the caller's job (`latentdyn_models::tensor_to_array3`).
 //! Nothing here mutates a model.
+//!
+//! [`fixed_points`] finds the fixed points of a model's latent dynamics or of
+//! a true system and linearises them; [`alignment`] maps them onto the true
+//! system's axes and matches them to the true fixed points.
 
+pub mod alignment;
 mod error;
+pub mod fixed_points;
 pub mod metrics;
 
+pub use alignment::{
+    align_fixed_points, assignment, eigenvalue_error, AlignmentSummary, MatchedPair,
+};
 pub use error::AnalysisError;
+pub use fixed_points::{
+    draw_starts, eigen, find_fixed_points, FinderConfig, FixedPoint, FixedPointSearch, Flow,
+    FlowFn, FlowKind, Stability, StabilityClass, NODE_BIN_DT,
+};
 pub use metrics::{
     compute_metrics, latent_r2, poisson_nll, rate_r2, state_r2, steps_in, thirds, AffineMap,
     Metrics, ThirdMetrics, R2_FLOOR,

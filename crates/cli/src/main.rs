@@ -5,6 +5,7 @@
 
 mod ablate_cmd;
 mod data_cmd;
+mod fixed_points_cmd;
 mod train_cmd;
 
 use anyhow::Result;
@@ -27,6 +28,11 @@ enum Command {
     Train(train_cmd::TrainArgs),
     /// Metrics of a run's best checkpoint on the validation and test splits.
     Eval(train_cmd::EvalArgs),
+    /// Fixed points of a run's latent dynamics matched to the true system's
+    /// (or of a true system alone, with --system).
+    FixedPoints(fixed_points_cmd::FixedPointsArgs),
+    /// Figures of one run: 3-D trajectories, eigenvalues, the learned flow.
+    Figures(fixed_points_cmd::FiguresArgs),
     /// Run a grid of training runs (smoke, quick, paper or a file), resumably.
     Ablate(ablate_cmd::AblateArgs),
     /// Merge grid directories into results.csv and the table beside the published values.
@@ -46,6 +52,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Data(cmd) => data_cmd::run(cmd),
         Command::Train(args) => train_cmd::run_train(args),
         Command::Eval(args) => train_cmd::run_eval(args),
+        Command::FixedPoints(args) => fixed_points_cmd::run(args),
+        Command::Figures(args) => fixed_points_cmd::run_figures(args),
         Command::Ablate(args) => ablate_cmd::run_ablate(args),
         Command::Report(args) => ablate_cmd::run_report(args),
     }

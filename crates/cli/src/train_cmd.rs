@@ -229,6 +229,17 @@ pub fn run_eval(args: EvalArgs) -> Result<()> {
     for (name, m) in [("valid", &ev.valid), ("test", &ev.test)] {
         print_row(name, m);
     }
+    let fp = crate::fixed_points_cmd::analyse_run(&args.run, &args.datasets, 0)
+        .with_context(|| format!("fixed points of {}", args.run.display()))?;
+    println!(
+        "fixed points: {} in the model, {} in the truth ({:.1} s)",
+        fp.record.model.points.len(),
+        fp.record.truth.as_ref().map_or(0, |t| t.points.len()),
+        fp.record.model.seconds
+    );
+    if let Some(a) = &fp.record.alignment {
+        crate::fixed_points_cmd::print_alignment(a);
+    }
     Ok(())
 }
 

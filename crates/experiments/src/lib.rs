@@ -5,7 +5,9 @@
 //! `runs/<grid>/<dataset>/<model>-L<latent>-s<seed>/` holds each run (see
 //! `latentdyn_train`); `runs/<grid>/results.csv` one row per run.
 
+pub mod figures;
 pub mod grid;
+pub mod plots;
 pub mod report;
 pub mod results;
 pub mod runner;

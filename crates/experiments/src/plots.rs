@@ -1,0 +1,492 @@
+//! The study's summary figures, drawn from a grid's results: NLL, rate R²
+//! and state R² against the latent size per dataset (GRU and NODE, mean ±
+//! std over seeds as bands, the published curves dashed, the true
+//! dimensionality marked), and the ablation's rate R² per config with one dot
+//! per seed. Each figure is written as SVG and PNG.
+//!
+//! PNG text is rendered with DejaVu Sans, embedded in the binary, so figures
+//! look the same on a machine without fonts.
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::results::{CellSummary, MeanStd, RunRow};
+use crate::ExperimentError;
+
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+static REGISTER: Once = Once::new();
+
+/// Makes the embedded font the `sans-serif` family (once per process).
+pub fn register_font() {
+    REGISTER.call_once(|| {
+        for style in [FontStyle::Normal, FontStyle::Bold] {
+            // The font is a valid TrueType file shipped in the crate.
+            let _ = plotters::style::register_font("sans-serif", style, FONT);
+        }
+    });
+}
+
+/// A figure with the SVG and PNG files it was written to.
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// Caption.
+    pub title: String,
+    /// The SVG file.
+    pub svg: PathBuf,
+    /// The PNG file.
+    pub png: PathBuf,
+}
+
+fn plot_err(path: &Path, e: impl std::fmt::Display) -> ExperimentError {
+    ExperimentError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    }
+}
+
+/// Draws `draw` into `<dir>/<stem>.svg` and `<dir>/<stem>.png` (one
+/// routine per backend type, as plotters' backends are distinct types).
+#[allow(clippy::type_complexity)]
+fn both(
+    dir: &Path,
+    stem: &str,
+    size: (u32, u32),
+    title: &str,
+    draw: &dyn Fn(&DrawingArea<SVGBackend, Shift>) -> Result<(), String>,
+    draw_png: &dyn Fn(&DrawingArea<BitMapBackend, Shift>) -> Result<(), String>,
+) -> Result<Written, ExperimentError> {
+    register_font();
+    std::fs::create_dir_all(dir).map_err(|source| ExperimentError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let svg = dir.join(format!("{stem}.svg"));
+    let png = dir.join(format!("{stem}.png"));
+    {
+        let root = SVGBackend::new(&svg, size).into_drawing_area();
+        draw(&root).map_err(|e| plot_err(&svg, e))?;
+        root.present().map_err(|e| plot_err(&svg, e))?;
+    }
+    {
+        let root = BitMapBackend::new(&png, size).into_drawing_area();
+        draw_png(&root).map_err(|e| plot_err(&png, e))?;
+        root.present().map_err(|e| plot_err(&png, e))?;
+    }
+    Ok(Written {
+        title: title.to_owned(),
+        svg,
+        png,
+    })
+}
+
+/// The true latent dimensionality of a study dataset.
+fn true_dim(dataset: &str) -> Option<f64> {
+    match dataset {
+        "arneodo" | "lorenz" | "rossler" | "arneodo100" => Some(3.0),
+        "mackeyglass100" | "macarthur100" => Some(10.0),
+        _ => None,
+    }
+}
+
+type Getter = fn(&CellSummary) -> MeanStd;
+type PubGetter = fn(&crate::results::Published) -> MeanStd;
+
+const METRICS: [(&str, Getter, PubGetter); 3] = [
+    ("NLL", |c| c.nll, |p| p.nll),
+    ("rate R²", |c| c.rate_r2, |p| p.rate_r2),
+    ("state R²", |c| c.state_r2, |p| p.state_r2),
+];
+
+fn model_colour(model: &str) -> RGBColor {
+    match model {
+        "gru" => RGBColor(0x1f, 0x77, 0xb4),
+        "node" | "node-discrete" => RGBColor(0xd6, 0x27, 0x28),
+        _ => RGBColor(0x55, 0x55, 0x55),
+    }
+}
+
+/// One dataset's three panels: each metric against L.
+fn draw_versus_latent<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    dataset: &str,
+    cells: &[&CellSummary],
+) -> Result<(), String> {
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let root = root
+        .titled(
+            &format!("{dataset}: metrics against latent size (ours solid ± std, published dashed)"),
+            ("sans-serif", 20),
+        )
+        .map_err(|e| e.to_string())?;
+    let panels = root.split_evenly((1, 3));
+    let models: Vec<&str> = {
+        let mut m: Vec<&str> = cells.iter().map(|c| c.model.as_str()).collect();
+        m.sort();
+        m.dedup();
+        m
+    };
+    let latents: Vec<f64> = cells.iter().map(|c| c.latent as f64).collect();
+    let (lmin, lmax) = latents
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &l| {
+            (a.min(l), b.max(l))
+        });
+    let (lmin, lmax) = if lmin.is_finite() {
+        ((lmin * 0.8).max(0.5), lmax * 1.25)
+    } else {
+        (1.0, 100.0)
+    };
+    for (panel, (name, ours, theirs)) in panels.iter().zip(METRICS) {
+        // Lower is better for the NLL, so its curves fall: keep the legend up.
+        let legend_at = if name == "NLL" {
+            SeriesLabelPosition::UpperRight
+        } else {
+            SeriesLabelPosition::LowerRight
+        };
+        let mut ys: Vec<f64> = Vec::new();
+        for c in cells {
+            let m = ours(c);
+            ys.extend([m.mean - m.std, m.mean + m.std]);
+            if let Some(p) = &c.published {
+                let p = theirs(p);
+                ys.extend([p.mean - p.std, p.mean + p.std]);
+            }
+        }
+        ys.retain(|y| y.is_finite());
+        let (ymin, ymax) = ys
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &y| {
+                (a.min(y), b.max(y))
+            });
+        let (ymin, ymax) = if ymin.is_finite() && ymax > ymin {
+            let pad = 0.08 * (ymax - ymin);
+            (ymin - pad, ymax + pad)
+        } else if ymin.is_finite() {
+            (ymin - 0.1, ymin + 0.1)
+        } else {
+            (0.0, 1.0)
+        };
+        let mut chart = ChartBuilder::on(panel)
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(55)
+            .caption(name, ("sans-serif", 18))
+            .build_cartesian_2d(
+                (lmin..lmax).log_scale().with_key_points(
+                    [1.0, 2.0, 3.0, 5.0, 10.0, 25.0, 50.0, 100.0, 200.0, 500.0]
+                        .into_iter()
+                        .filter(|l| (lmin..=lmax).contains(l))
+                        .collect(),
+                ),
+                ymin..ymax,
+            )
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_label_formatter(&|l| format!("{l:.0}"))
+            .light_line_style(WHITE.mix(0.0))
+            .x_desc("latent size L")
+            .y_desc(name)
+            .label_style(("sans-serif", 13))
+            .axis_desc_style(("sans-serif", 14))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        if let Some(d) = true_dim(dataset) {
+            chart
+                .draw_series(LineSeries::new(
+                    [(d, ymin), (d, ymax)],
+                    ShapeStyle::from(&BLACK.mix(0.4)).stroke_width(1),
+                ))
+                .map_err(|e| e.to_string())?
+                .label(format!("true dim {d}"))
+                .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], BLACK.mix(0.4)));
+        }
+        for model in &models {
+            let colour = model_colour(model);
+            let mut mine: Vec<&&CellSummary> = cells.iter().filter(|c| c.model == *model).collect();
+            mine.sort_by_key(|c| c.latent);
+            let pts: Vec<(f64, MeanStd)> = mine
+                .iter()
+                .map(|c| (c.latent as f64, ours(c)))
+                .filter(|(_, m)| m.mean.is_finite())
+                .collect();
+            if pts.len() > 1 {
+                let mut band: Vec<(f64, f64)> =
+                    pts.iter().map(|(l, m)| (*l, m.mean + m.std)).collect();
+                band.extend(pts.iter().rev().map(|(l, m)| (*l, m.mean - m.std)));
+                chart
+                    .draw_series(std::iter::once(Polygon::new(
+                        band,
+                        colour.mix(0.18).filled(),
+                    )))
+                    .map_err(|e| e.to_string())?;
+            }
+            chart
+                .draw_series(LineSeries::new(
+                    pts.iter().map(|(l, m)| (*l, m.mean)),
+                    colour.stroke_width(2),
+                ))
+                .map_err(|e| e.to_string())?
+                .label(format!("{model} (ours)"))
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2))
+                });
+            chart
+                .draw_series(
+                    pts.iter()
+                        .map(|(l, m)| Circle::new((*l, m.mean), 4, colour.filled())),
+                )
+                .map_err(|e| e.to_string())?;
+            let published: Vec<(f64, f64)> = mine
+                .iter()
+                .filter_map(|c| {
+                    c.published
+                        .as_ref()
+                        .map(|p| (c.latent as f64, theirs(p).mean))
+                })
+                .collect();
+            if !published.is_empty() {
+                chart
+                    .draw_series(DashedLineSeries::new(
+                        published.clone(),
+                        6,
+                        4,
+                        colour.mix(0.7).stroke_width(2),
+                    ))
+                    .map_err(|e| e.to_string())?
+                    .label(format!("{model} (published)"))
+                    .legend(move |(x, y)| {
+                        PathElement::new([(x, y), (x + 6, y)], colour.mix(0.7).stroke_width(2))
+                    });
+                chart
+                    .draw_series(
+                        published.iter().map(|&(l, m)| {
+                            TriangleMarker::new((l, m), 5, colour.mix(0.7).filled())
+                        }),
+                    )
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font(("sans-serif", 12))
+            .position(legend_at)
+            .draw()
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// The ablation: rate R² per config, our seeds as dots and their mean as a
+/// bar, the published mean ± std beside it.
+fn draw_ablation<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    rows: &[&RunRow],
+    cells: &[&CellSummary],
+) -> Result<(), String> {
+    const CONFIGS: [(&str, &str); 5] = [
+        ("ablation0", "baseline"),
+        ("ablation3", "no gradual"),
+        ("ablation2", "no MLP"),
+        ("ablation1", "no pass-through"),
+        ("ablation4", "vanilla"),
+    ];
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let mut chart = ChartBuilder::on(root)
+        .margin(15)
+        .caption(
+            "arneodo ablation, L = 3: rate R² (dots: our seeds, bar: our mean, triangle ± line: published)",
+            ("sans-serif", 17),
+        )
+        .x_label_area_size(40)
+        .y_label_area_size(55)
+        .build_cartesian_2d(-0.5f64..4.5f64, 0.0f64..1.0f64)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(WHITE.mix(0.0))
+        .x_labels(5)
+        .x_label_formatter(&|x| {
+            let i = x.round() as usize;
+            if (x - x.round()).abs() < 1e-6 && i < CONFIGS.len() {
+                CONFIGS[i].1.to_owned()
+            } else {
+                String::new()
+            }
+        })
+        .y_desc("rate R²")
+        .label_style(("sans-serif", 13))
+        .axis_desc_style(("sans-serif", 14))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    let ours = RGBColor(0xd6, 0x27, 0x28);
+    for (i, (model, _)) in CONFIGS.iter().enumerate() {
+        let x = i as f64;
+        let seeds: Vec<f64> = rows
+            .iter()
+            .filter(|r| r.model == *model && r.rate_r2.is_finite())
+            .map(|r| r.rate_r2.clamp(0.0, 1.0))
+            .collect();
+        for (k, y) in seeds.iter().enumerate() {
+            let jitter = (k as f64 - (seeds.len() as f64 - 1.0) / 2.0) * 0.06;
+            chart
+                .draw_series(std::iter::once(Circle::new(
+                    (x - 0.12 + jitter, *y),
+                    4,
+                    ours.filled(),
+                )))
+                .map_err(|e| e.to_string())?;
+        }
+        if let Some(c) = cells.iter().find(|c| c.model == *model) {
+            if c.rate_r2.mean.is_finite() {
+                let m = c.rate_r2.mean.clamp(0.0, 1.0);
+                chart
+                    .draw_series(LineSeries::new(
+                        [(x - 0.3, m), (x + 0.06, m)],
+                        ours.stroke_width(3),
+                    ))
+                    .map_err(|e| e.to_string())?;
+            }
+            if let Some(p) = &c.published {
+                let (m, s) = (p.rate_r2.mean, p.rate_r2.std);
+                let grey = BLACK.mix(0.6);
+                chart
+                    .draw_series(LineSeries::new(
+                        [(x + 0.2, (m - s).max(0.0)), (x + 0.2, (m + s).min(1.0))],
+                        grey.stroke_width(2),
+                    ))
+                    .map_err(|e| e.to_string())?;
+                chart
+                    .draw_series(std::iter::once(TriangleMarker::new(
+                        (x + 0.2, m),
+                        6,
+                        grey.filled(),
+                    )))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes every summary figure the results support into `dir` and returns
+/// them (datasets with at least two latent sizes; the ablation when any
+/// ablation run exists).
+pub fn summary_figures(
+    dir: &Path,
+    rows: &[RunRow],
+    cells: &[CellSummary],
+) -> Result<Vec<Written>, ExperimentError> {
+    let mut out = Vec::new();
+    let mut datasets: Vec<&str> = cells.iter().map(|c| c.dataset.as_str()).collect();
+    datasets.sort();
+    datasets.dedup();
+    for d in datasets {
+        let mine: Vec<&CellSummary> = cells
+            .iter()
+            .filter(|c| c.dataset == d && !c.model.starts_with("ablation"))
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let title = format!("{d}: NLL, rate R² and state R² against L");
+        out.push(both(
+            dir,
+            &format!("{d}-vs-latent"),
+            (1500, 480),
+            &title,
+            &|root| draw_versus_latent(root, d, &mine),
+            &|root| draw_versus_latent(root, d, &mine),
+        )?);
+    }
+    let ablation_rows: Vec<&RunRow> = rows
+        .iter()
+        .filter(|r| r.dataset == "arneodo" && r.model.starts_with("ablation"))
+        .collect();
+    if !ablation_rows.is_empty() {
+        let ablation_cells: Vec<&CellSummary> = cells
+            .iter()
+            .filter(|c| c.dataset == "arneodo" && c.model.starts_with("ablation"))
+            .collect();
+        out.push(both(
+            dir,
+            "ablation",
+            (1000, 520),
+            "arneodo ablation: rate R² per config",
+            &|root| draw_ablation(root, &ablation_rows, &ablation_cells),
+            &|root| draw_ablation(root, &ablation_rows, &ablation_cells),
+        )?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::summarise;
+
+    fn row(model: &str, latent: usize, seed: u64, rate: f64) -> RunRow {
+        RunRow {
+            dataset: "arneodo".into(),
+            model: model.into(),
+            latent,
+            seed,
+            status: "completed".into(),
+            epochs_done: 5,
+            epochs: 5,
+            nll: 1.4 - 0.01 * latent as f64,
+            rate_r2: rate,
+            state_r2: 0.8 - 0.01 * latent as f64,
+            latent_r2: 0.9,
+            wall_seconds: 1.0,
+            dir: PathBuf::from("x"),
+        }
+    }
+
+    #[test]
+    fn writes_svg_and_png_for_each_figure() {
+        let mut rows = Vec::new();
+        for (m, base) in [("gru", 0.4), ("node", 0.8)] {
+            for l in [2, 3, 5, 10] {
+                for s in 0..2 {
+                    rows.push(row(m, l, s, base + 0.01 * l as f64 + 0.005 * s as f64));
+                }
+            }
+        }
+        for a in [
+            "ablation0",
+            "ablation1",
+            "ablation2",
+            "ablation3",
+            "ablation4",
+        ] {
+            for s in 0..3 {
+                rows.push(row(a, 3, s, 0.5 + 0.05 * s as f64));
+            }
+        }
+        let cells = summarise(&rows).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        // LATENTDYN_FIGURE_DIR keeps the figures, to look at them.
+        let out = std::env::var_os("LATENTDYN_FIGURE_DIR")
+            .map_or_else(|| dir.path().to_path_buf(), PathBuf::from);
+        let figs = summary_figures(&out, &rows, &cells).unwrap();
+        assert_eq!(figs.len(), 2);
+        for f in &figs {
+            let svg = std::fs::read_to_string(&f.svg).unwrap();
+            assert!(
+                svg.starts_with("<svg") && svg.contains("rate R²"),
+                "{}",
+                f.svg.display()
+            );
+            let png = std::fs::read(&f.png).unwrap();
+            assert_eq!(&png[1..4], b"PNG");
+            assert!(png.len() > 10_000, "{} looks empty", f.png.display());
+        }
+    }
+}
