@@ -172,7 +172,8 @@ pub fn run_ablate(args: AblateArgs) -> Result<()> {
             Event::Planned { done, .. } => bar.set_position(done as u64),
             Event::Started { cell } => {
                 c.0 += 1;
-                bar.println(format!("started  {}", cell.label()));
+                // Outside the bar, so that logs (no terminal) show it too.
+                bar.suspend(|| println!("started  {}", cell.label()));
             }
             Event::Finished {
                 cell,
@@ -184,7 +185,7 @@ pub fn run_ablate(args: AblateArgs) -> Result<()> {
                     c.1 += 1;
                 }
                 bar.inc(1);
-                bar.println(format!(
+                let line = format!(
                     "{:<8} {} ({seconds:.0} s){}",
                     state_word(&state),
                     cell.label(),
@@ -194,7 +195,8 @@ pub fn run_ablate(args: AblateArgs) -> Result<()> {
                             format!(": {}", s.message.clone().unwrap_or_default()),
                         _ => String::new(),
                     }
-                ));
+                );
+                bar.suspend(|| println!("{line}"));
             }
         }
         bar.set_message(format!("running {}, failed {}", c.0, c.1));

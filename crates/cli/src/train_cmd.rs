@@ -174,12 +174,19 @@ pub fn train_with_bar(cfg: &RunConfig, data: &Dataset, opts: &RunOptions) -> Res
     );
     bar.set_prefix(cfg.run_name());
     bar.enable_steady_tick(Duration::from_millis(250));
+    // Without a terminal the bar is hidden: log a line every 5 % instead.
+    let plain = !std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let every = (cfg.train.epochs / 20).max(1);
     let summary = train(cfg, data, opts, &mut |r| {
-        bar.set_position(r.epoch as u64 + 1);
-        bar.set_message(format!(
+        let msg = format!(
             "loss {:.4} valid NLL {:.4} rate R² {:.3} state R² {:.3} K {}",
             r.train_loss, r.metrics.nll, r.metrics.rate_r2, r.metrics.state_r2, r.horizon
-        ));
+        );
+        if plain && ((r.epoch + 1) % every == 0 || r.epoch + 1 == cfg.train.epochs) {
+            eprintln!("epoch {}/{} {msg}", r.epoch + 1, cfg.train.epochs);
+        }
+        bar.set_position(r.epoch as u64 + 1);
+        bar.set_message(msg);
     })
     .with_context(|| format!("training run {}", opts.out_dir.display()))?;
     bar.finish_and_clear();

@@ -337,6 +337,7 @@ mod tests {
         let cfg = c.run_config().unwrap();
         assert_eq!(cfg.train.epochs, 300);
         assert_eq!(cfg.train.horizon.epochs_per_group, 15);
+        assert_eq!(cfg.train.report_last, 50);
     }
 
     #[test]

@@ -122,9 +122,12 @@ impl RunConfig {
     }
 
     /// Shortens (or lengthens) the run to `epochs`, scaling the loss-horizon
-    /// schedule by the same factor so the run keeps the study's shape.
+    /// schedule and the reporting window (the last 500 of 3000 epochs) by the
+    /// same factor so the run keeps the study's shape.
     pub fn with_epochs(mut self, epochs: usize) -> Self {
+        let factor = epochs as f64 / self.train.epochs.max(1) as f64;
         self.train.horizon = self.train.horizon.scaled(epochs, self.train.epochs);
+        self.train.report_last = ((self.train.report_last as f64 * factor).round() as usize).max(1);
         self.train.epochs = epochs;
         self
     }

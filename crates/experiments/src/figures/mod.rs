@@ -234,7 +234,7 @@ impl Panel {
         let mut chart = ChartBuilder::on(area)
             .caption(&self.title, (FONT, 20))
             .margin(10)
-            .margin_top(36)
+            .margin_bottom(34)
             .build_cartesian_3d(xr, yr, zr)
             .map_err(err)?;
         chart.with_projection(|mut p| {
@@ -272,13 +272,14 @@ impl Panel {
                     .map(|&p| Circle::new(p, 4, YELLOW.filled())),
             )
             .map_err(err)?;
-        // Axis names, which plotters' 3-D charts do not draw.
+        // Axis names, which plotters' 3-D charts do not draw, under the chart.
+        let height = area.dim_in_pixel().1 as i32;
         area.draw(&Text::new(
             format!(
                 "x: {}   y: {}   z: {}   ● fixed points",
                 self.axes[0], self.axes[1], self.axes[2]
             ),
-            (10, 36),
+            (10, height - 22),
             (FONT, 14).into_font().color(&BLACK),
         ))
         .map_err(err)?;
