@@ -213,8 +213,13 @@ fn print_summary(dir: &Path, s: &Summary) {
 /// Runs `latentdyn eval`.
 pub fn run_eval(args: EvalArgs) -> Result<()> {
     let cfg_path = args.run.join(files::CONFIG);
-    let text = std::fs::read_to_string(&cfg_path)
-        .with_context(|| format!("{} is not a run directory", args.run.display()))?;
+    let text = std::fs::read_to_string(&cfg_path).with_context(|| {
+        format!(
+            "{} is not a run directory (no readable {})",
+            args.run.display(),
+            files::CONFIG
+        )
+    })?;
     let cfg: RunConfig =
         serde_json::from_str(&text).with_context(|| format!("reading {}", cfg_path.display()))?;
     let data = load_or_generate(&cfg.dataset, &args.datasets)?;

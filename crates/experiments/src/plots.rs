@@ -8,26 +8,12 @@
 //! look the same on a machine without fonts.
 
 use std::path::{Path, PathBuf};
-use std::sync::Once;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::results::{CellSummary, MeanStd, RunRow};
 use crate::ExperimentError;
-
-static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
-static REGISTER: Once = Once::new();
-
-/// Makes the embedded font the `sans-serif` family (once per process).
-pub fn register_font() {
-    REGISTER.call_once(|| {
-        for style in [FontStyle::Normal, FontStyle::Bold] {
-            // The font is a valid TrueType file shipped in the crate.
-            let _ = plotters::style::register_font("sans-serif", style, FONT);
-        }
-    });
-}
 
 /// A figure with the SVG and PNG files it was written to.
 #[derive(Debug, Clone)]
@@ -58,7 +44,7 @@ fn both(
     draw: &dyn Fn(&DrawingArea<SVGBackend, Shift>) -> Result<(), String>,
     draw_png: &dyn Fn(&DrawingArea<BitMapBackend, Shift>) -> Result<(), String>,
 ) -> Result<Written, ExperimentError> {
-    register_font();
+    crate::figures::register();
     std::fs::create_dir_all(dir).map_err(|source| ExperimentError::Io {
         path: dir.to_path_buf(),
         source,

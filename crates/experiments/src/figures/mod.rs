@@ -51,7 +51,9 @@ pub enum FigureError {
     Analysis(#[from] AnalysisError),
 }
 
-fn register() {
+/// Makes the embedded DejaVu Sans the `sans-serif` family (once per
+/// process), so PNG text renders on machines without fonts.
+pub fn register() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // The bytes are a valid TrueType file shipped with the crate.
