@@ -191,9 +191,7 @@ pub fn run(args: FixedPointsArgs) -> Result<()> {
     let a = analyse_run(run_dir, &args.datasets, args.seed)?;
     let json = serde_json::to_string_pretty(&a.record)?;
     let out = run_dir.join("fixed_points.json");
-    let tmp = run_dir.join("fixed_points.json.tmp");
-    std::fs::write(&tmp, format!("{json}\n"))
-        .and_then(|()| std::fs::rename(&tmp, &out))
+    latentdyn_train::io::atomic_write(&out, format!("{json}\n").as_bytes())
         .with_context(|| format!("writing {}", out.display()))?;
     if args.json {
         println!("{json}");

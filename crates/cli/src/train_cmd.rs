@@ -227,7 +227,7 @@ pub fn run_eval(args: EvalArgs) -> Result<()> {
     let ev = evaluate(&args.run, &data, device)
         .with_context(|| format!("evaluating {}", args.run.display()))?;
     let json = serde_json::to_string_pretty(&ev)?;
-    std::fs::write(args.run.join("eval.json"), format!("{json}\n"))
+    latentdyn_train::io::atomic_write(&args.run.join("eval.json"), format!("{json}\n").as_bytes())
         .with_context(|| format!("writing {}", args.run.join("eval.json").display()))?;
     if args.json {
         println!("{json}");

@@ -163,11 +163,12 @@ impl MetricsCsv {
 
     /// Appends one row and flushes it.
     pub fn append(&mut self, r: &EpochRecord) -> Result<(), TrainError> {
-        writeln!(self.file, "{}", r.to_row()).map_err(|source| TrainError::Io {
-            path: self.path.clone(),
-            source,
-        })?;
-        crate::trainer::flush(&self.path, &mut self.file)
+        writeln!(self.file, "{}", r.to_row())
+            .and_then(|()| self.file.flush())
+            .map_err(|source| TrainError::Io {
+                path: self.path.clone(),
+                source,
+            })
     }
 
     /// Reads every complete row of a `metrics.csv`.

@@ -12,7 +12,6 @@
 //! and finishes bit-identical (on CPU) to one that never stopped.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -508,13 +507,5 @@ fn load_last(path: &Path, vs: &mut VarStore, adam: &mut Adam) -> Result<Progress
         best_epoch: (values[1] >= 0.0).then_some(values[1] as usize),
         best_valid_nll: values[2],
         wall_seconds: values[3],
-    })
-}
-
-/// Flushes a line-oriented writer, naming the file on failure.
-pub(crate) fn flush(path: &Path, w: &mut impl Write) -> Result<(), TrainError> {
-    w.flush().map_err(|source| TrainError::Io {
-        path: path.to_path_buf(),
-        source,
     })
 }
