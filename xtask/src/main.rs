@@ -14,6 +14,8 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
+mod smoke;
+
 /// The PyTorch release that tch 0.24.0 is built against.
 const TORCH_VERSION: &str = "2.11.0";
 
@@ -28,6 +30,10 @@ commands:
   setup           provision libtorch (venv with torch==2.11.0, or $LIBTORCH) and link .libtorch
   test [ARGS]     setup, then run every test of the workspace (ARGS go to cargo test)
   ablate [ARGS]   setup, build latentdyn in release mode and run `latentdyn ablate ARGS`
+  figures [DIR…]  regenerate results.csv, figures and report/index.html of grid
+                  directories (default runs/smoke), analysing runs not yet analysed
+  smoke           run the smoke grid into runs/smoke, then check its structure: every
+                  cell completed, metrics finite, fixed points, figures and report present
   run [ARGS]      setup, build latentdyn in release mode and run `latentdyn ARGS`
   bench [ARGS]    setup, then run the criterion benches (ARGS go to cargo bench)
   ci              fmt check, clippy -D warnings, then test: what CI should pass
@@ -77,6 +83,30 @@ fn run() -> Result<()> {
         "run" => {
             let lt = ensure_libtorch(&root)?;
             run_latentdyn(&root, &lt, rest)
+        }
+        "figures" => {
+            let lt = ensure_libtorch(&root)?;
+            let dirs = if rest.is_empty() {
+                vec![OsString::from("runs/smoke")]
+            } else {
+                rest
+            };
+            run_latentdyn(
+                &root,
+                &lt,
+                std::iter::once(OsString::from("report")).chain(dirs),
+            )
+        }
+        "smoke" => {
+            let lt = ensure_libtorch(&root)?;
+            run_latentdyn(
+                &root,
+                &lt,
+                ["ablate", "--grid", "smoke"].map(OsString::from),
+            )?;
+            let summary = smoke::check(&root.join("runs").join("smoke"), 2)?;
+            println!("smoke grid checked: {summary}");
+            Ok(())
         }
         "bench" => {
             let lt = ensure_libtorch(&root)?;

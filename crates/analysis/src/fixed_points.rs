@@ -318,6 +318,8 @@ pub struct FinderConfig {
     pub dq_tolerance: f64,
     /// Points whose q after Adam is below this are polished by Newton's
     /// method (1e-8; looser than acceptance, since Newton does the last digits).
+    /// Infinite (every point) for true systems; JSON writes that as `null`.
+    #[serde(deserialize_with = "null_is_infinite")]
     pub refine_below_q: f64,
     /// Newton iterations at most (30).
     pub newton_iterations: usize,
@@ -327,6 +329,12 @@ pub struct FinderConfig {
     pub dedup_distance: f64,
     /// Seed of the starts and their noise.
     pub seed: u64,
+}
+
+/// Reads a number, or `null` (how JSON writes a non-finite one) as +∞.
+fn null_is_infinite<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let v: Option<f64> = serde::Deserialize::deserialize(d)?;
+    Ok(v.unwrap_or(f64::INFINITY))
 }
 
 impl FinderConfig {
@@ -809,6 +817,15 @@ mod tests {
         let flat = ds.latents.to_shape((s * t, l)).expect("reshape").to_owned();
         let dt = ds.metadata.sampling.dt_actual;
         (ds.metadata.system, dt, flat)
+    }
+
+    #[test]
+    fn finder_configs_round_trip_through_json() {
+        for cfg in [FinderConfig::default(), FinderConfig::true_system()] {
+            let text = serde_json::to_string(&cfg).expect("serialise");
+            let back: FinderConfig = serde_json::from_str(&text).expect("parse");
+            assert_eq!(back, cfg, "{text}");
+        }
     }
 
     fn check_system(kind: SystemKind) {

@@ -8,10 +8,11 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use latentdyn_experiments::grid::shard;
-use latentdyn_experiments::results::{table, write_runs_csv};
+use latentdyn_experiments::report::{ReportEvent, ReportOptions};
+use latentdyn_experiments::results::table;
 use latentdyn_experiments::runner::ensure_datasets;
 use latentdyn_experiments::{
-    collect, run_cells, slurm, summarise, CellState, Event, Grid, RunnerOptions, WorkerCommand,
+    run_cells, slurm, CellState, Event, Grid, RunnerOptions, WorkerCommand,
 };
 
 /// Arguments of `latentdyn ablate`.
@@ -52,9 +53,15 @@ pub struct ReportArgs {
     /// Grid directories (e.g. `runs/paper`, or one per shard machine) to merge.
     #[arg(required = true)]
     dirs: Vec<PathBuf>,
-    /// Where results.csv goes (default: the first directory).
+    /// Where results.csv and report/ go (default: the first directory).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Where datasets are looked up (and generated) for the fixed-point analysis.
+    #[arg(long, default_value = "datasets")]
+    datasets: PathBuf,
+    /// Skip the fixed-point analysis and per-run figures of runs not yet analysed.
+    #[arg(long)]
+    no_analysis: bool,
 }
 
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {
@@ -210,7 +217,7 @@ pub fn run_ablate(args: AblateArgs) -> Result<()> {
         failed,
         started.elapsed().as_secs_f64()
     );
-    report(std::slice::from_ref(&root), &root)?;
+    report(std::slice::from_ref(&root), &root, &args.datasets, true)?;
     if failed > 0 {
         bail!("{failed} cell(s) failed; rerun the same command to retry them (finished cells are kept)");
     }
@@ -229,33 +236,62 @@ fn state_word(s: &CellState) -> &'static str {
 /// Runs `latentdyn report`.
 pub fn run_report(args: ReportArgs) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| args.dirs[0].clone());
-    report(&args.dirs, &out)
+    report(&args.dirs, &out, &args.datasets, !args.no_analysis)
 }
 
-/// Collects runs from `dirs`, writes `<out>/results.csv` and prints the
+/// Analyses finished runs in `dirs` that need it (with a progress bar),
+/// writes `<out>/results.csv`, the figures and the report, and prints the
 /// table beside the published values.
-fn report(dirs: &[PathBuf], out: &Path) -> Result<()> {
-    let rows = collect(dirs)?;
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let csv = out.join("results.csv");
-    write_runs_csv(&rows, &csv)?;
-    let cells = summarise(&rows)?;
-    print!("{}", table(&cells));
-    let (mut inside, mut outside) = (0, 0);
-    for c in &cells {
-        if let Some(w) = c.within() {
-            inside += w.iter().filter(|&&b| b).count();
-            outside += w.iter().filter(|&&b| !b).count();
+fn report(dirs: &[PathBuf], out: &Path, datasets: &Path, analyse: bool) -> Result<()> {
+    let opts = ReportOptions {
+        datasets: datasets.to_path_buf(),
+        analyse,
+    };
+    let bar = Mutex::new(None::<ProgressBar>);
+    let r = latentdyn_experiments::report::build(dirs, out, &opts, &|event| {
+        let mut bar = bar.lock().expect("bar");
+        match event {
+            ReportEvent::Analysing(0) => {}
+            ReportEvent::Analysing(n) => {
+                let b = ProgressBar::new(n as u64);
+                b.set_style(
+                    ProgressStyle::with_template(
+                        "[{bar:30}] {pos}/{len} runs: fixed points and figures ({elapsed}, ETA {eta})",
+                    )
+                    .expect("valid template")
+                    .progress_chars("=> "),
+                );
+                *bar = Some(b);
+            }
+            ReportEvent::Analysed(dir, result) => {
+                if let Some(b) = bar.as_ref() {
+                    b.inc(1);
+                    if let Err(e) = result {
+                        b.suspend(|| {
+                            eprintln!("warning: could not analyse {}: {e}", dir.display())
+                        });
+                    }
+                }
+            }
         }
+    })?;
+    if let Some(b) = bar.lock().expect("bar").take() {
+        b.finish_and_clear();
     }
-    let title = format!("latentdyn results: {}", out.display());
-    let html =
-        latentdyn_experiments::report::write_html(&out.join("report"), &title, &cells, &rows, &[])?;
+    print!("{}", table(&r.cells));
     println!(
-        "{} runs -> {}; published comparisons: {inside} within, {outside} outside mean ± max(2 std, 0.03)",
-        rows.len(),
-        csv.display()
+        "{} runs -> {}; published comparisons: {} within, {} outside mean ± max(2 std, 0.03)",
+        r.rows.len(),
+        r.csv.display(),
+        r.within,
+        r.outside
     );
-    println!("report: {}", html.display());
+    if !r.analysis_failures.is_empty() {
+        println!(
+            "{} run(s) could not be analysed (see the warnings above); their fixed-point columns are empty",
+            r.analysis_failures.len()
+        );
+    }
+    println!("report: {}", r.html.display());
     Ok(())
 }

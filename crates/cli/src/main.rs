@@ -42,9 +42,26 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     if let Err(err) = run(cli) {
-        eprintln!("latentdyn: error: {err:#}");
+        eprintln!("latentdyn: error: {}", error_chain(&err));
         std::process::exit(1);
     }
+}
+
+/// The error and its causes, `: `-joined, skipping a cause whose text the
+/// message before it already ends with (our errors show their source).
+fn error_chain(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -56,5 +73,36 @@ fn run(cli: Cli) -> Result<()> {
         Command::Figures(args) => fixed_points_cmd::run_figures(args),
         Command::Ablate(args) => ablate_cmd::run_ablate(args),
         Command::Report(args) => ablate_cmd::run_report(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_chain;
+
+    #[test]
+    fn error_chain_shows_each_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        #[derive(Debug)]
+        struct Wrapped {
+            source: std::io::Error,
+        }
+        impl std::fmt::Display for Wrapped {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "data.npz: {}", self.source)
+            }
+        }
+        impl std::error::Error for Wrapped {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.source)
+            }
+        }
+        let err = anyhow::Error::new(Wrapped { source: io }).context("loading the dataset");
+        assert_eq!(
+            error_chain(&err),
+            "loading the dataset: data.npz: no such file"
+        );
+        let plain = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(error_chain(&plain), "outer: inner");
     }
 }

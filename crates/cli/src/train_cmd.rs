@@ -241,7 +241,7 @@ pub fn run_eval(args: EvalArgs) -> Result<()> {
     for (name, m) in [("valid", &ev.valid), ("test", &ev.test)] {
         print_row(name, m);
     }
-    let fp = crate::fixed_points_cmd::analyse_run(&args.run, &args.datasets, 0)
+    let fp = latentdyn_experiments::analyse_run(&args.run, &args.datasets, 0)
         .with_context(|| format!("fixed points of {}", args.run.display()))?;
     println!(
         "fixed points: {} in the model, {} in the truth ({:.1} s)",

@@ -5,6 +5,7 @@
 //! `runs/<grid>/<dataset>/<model>-L<latent>-s<seed>/` holds each run (see
 //! `latentdyn_train`); `runs/<grid>/results.csv` one row per run.
 
+pub mod analyse;
 pub mod figures;
 pub mod grid;
 pub mod plots;
@@ -15,6 +16,7 @@ pub mod slurm;
 
 use std::path::PathBuf;
 
+pub use analyse::{analyse_and_save, analyse_run, RunAnalysis, RunFixedPoints};
 pub use grid::{Cell, Grid, Group};
 pub use results::{collect, summarise, CellSummary, MeanStd, Published, RunRow};
 pub use runner::{run_cells, CellState, Event, RunnerOptions, WorkerCommand};
@@ -45,4 +47,21 @@ pub enum ExperimentError {
     /// A run configuration or run directory is bad.
     #[error(transparent)]
     Train(#[from] latentdyn_train::TrainError),
+    /// A trained run cannot be analysed as it is.
+    #[error("{path}: {reason}")]
+    Run {
+        /// The run directory.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A model could not be built or run.
+    #[error(transparent)]
+    Model(#[from] latentdyn_models::ModelError),
+    /// The fixed-point search or alignment failed.
+    #[error(transparent)]
+    Analysis(#[from] latentdyn_analysis::AnalysisError),
+    /// A figure could not be drawn.
+    #[error(transparent)]
+    Figure(#[from] figures::FigureError),
 }

@@ -69,7 +69,8 @@ fn both(
 }
 
 /// The true latent dimensionality of a study dataset.
-fn true_dim(dataset: &str) -> Option<f64> {
+/// The true dimensionality of a study dataset's system, for marking plots.
+pub fn true_dim(dataset: &str) -> Option<f64> {
     match dataset {
         "arneodo" | "lorenz" | "rossler" | "arneodo100" => Some(3.0),
         "mackeyglass100" | "macarthur100" => Some(10.0),
@@ -430,6 +431,8 @@ mod tests {
             rate_r2: rate,
             state_r2: 0.8 - 0.01 * latent as f64,
             latent_r2: 0.9,
+            fixed_points: None,
+            peak_rss_mib: None,
             wall_seconds: 1.0,
             dir: PathBuf::from("x"),
         }

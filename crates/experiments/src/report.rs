@@ -1,11 +1,18 @@
 //! `report/index.html`: the results table beside the published values, the
-//! runs, and every figure, in one page that opens in a browser without a
-//! server (figures are referenced by relative paths).
+//! study's summary figures, the trajectories, eigenvalues and flow of
+//! selected runs, and every run with its fixed points, in one page that
+//! opens in a browser without a server (figures are referenced by relative
+//! paths and the selected runs' figures are copied next to the page).
+//!
+//! [`build`] does the whole job for one or more grid directories: it
+//! analyses each finished run that has no fresh `fixed_points.json`
+//! (fixed points, alignment, figures), writes `results.csv`, the summary
+//! figures and the page.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::results::{CellSummary, MeanStd, RunRow};
+use crate::results::{collect, summarise, write_runs_csv, CellSummary, MeanStd, RunRow};
 use crate::ExperimentError;
 
 /// A figure to show: a title and its file (SVG or PNG), relative to the report.
@@ -15,6 +22,17 @@ pub struct Figure {
     pub title: String,
     /// Path relative to the report's directory.
     pub path: PathBuf,
+}
+
+/// A heading and the figures under it.
+#[derive(Debug, Clone)]
+pub struct Section {
+    /// The heading.
+    pub heading: String,
+    /// One line under the heading.
+    pub note: String,
+    /// Its figures.
+    pub figures: Vec<Figure>,
 }
 
 fn esc(s: &str) -> String {
@@ -32,13 +50,49 @@ fn fmt_ms(m: &MeanStd) -> String {
     }
 }
 
-/// Writes `<dir>/index.html` (atomically) and returns its path.
+/// `target` relative to `base` when it lies under `base`'s parent chain
+/// (both relative to the same working directory or both absolute), else
+/// `target` as given.
+fn relative(target: &Path, base: &Path) -> PathBuf {
+    let (Ok(t), Ok(b)) = (std::path::absolute(target), std::path::absolute(base)) else {
+        return target.to_path_buf();
+    };
+    let tc: Vec<_> = t.components().collect();
+    let bc: Vec<_> = b.components().collect();
+    let common = tc.iter().zip(&bc).take_while(|(x, y)| x == y).count();
+    if common == 0 {
+        return t;
+    }
+    let mut out = PathBuf::new();
+    for _ in common..bc.len() {
+        out.push("..");
+    }
+    for c in &tc[common..] {
+        out.push(c);
+    }
+    out
+}
+
+/// The fixed-point cell of the results table: mean matched / true, and
+/// mean spurious.
+fn fmt_fp_cell(c: &CellSummary) -> String {
+    match (c.fp_matched.mean.is_finite(), c.fp_truth) {
+        (true, Some(t)) => format!(
+            "{:.1} / {t} (+{:.1} spurious)",
+            c.fp_matched.mean, c.fp_spurious.mean
+        ),
+        _ => "—".into(),
+    }
+}
+
+/// Writes `<dir>/index.html` (atomically) and returns its path. Links to
+/// each run's figures are made relative to `dir`.
 pub fn write_html(
     dir: &Path,
     title: &str,
     cells: &[CellSummary],
     rows: &[RunRow],
-    figures: &[Figure],
+    sections: &[Section],
 ) -> Result<PathBuf, ExperimentError> {
     std::fs::create_dir_all(dir).map_err(|source| ExperimentError::Io {
         path: dir.to_path_buf(),
@@ -63,10 +117,12 @@ pub fn write_html(
         h,
         "<p>Validation metrics, median over each run's last epochs, mean ± std over \
          seeds. A cell is green when our mean lies within the published mean ± \
-         max(2 std, 0.03) (the study's matching rule), red when not.</p>\n\
+         max(2 std, 0.03) (the study's matching rule), red when not. Fixed points: \
+         model points matched to the true system's (mean over seeds) / true points.</p>\n\
          <h2>Results beside the published values</h2>\n<table>\n<tr><th>dataset</th>\
          <th>model</th><th>L</th><th>runs</th><th>NLL</th><th>published</th>\
-         <th>rate R²</th><th>published</th><th>state R²</th><th>published</th></tr>\n"
+         <th>rate R²</th><th>published</th><th>state R²</th><th>published</th>\
+         <th>fixed points matched</th></tr>\n"
     );
     for c in cells {
         let within = c.within();
@@ -82,7 +138,8 @@ pub fn write_html(
         let _ = writeln!(
             h,
             "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}{}</td>\
-             <td{}>{}</td><td>{}</td><td{}>{}</td><td>{}</td><td{}>{}</td><td>{}</td></tr>",
+             <td{}>{}</td><td>{}</td><td{}>{}</td><td>{}</td><td{}>{}</td><td>{}</td>\
+             <td>{}</td></tr>",
             esc(&c.dataset),
             esc(&c.model),
             c.latent,
@@ -101,12 +158,13 @@ pub fn write_html(
             class(2),
             fmt_ms(&c.state_r2),
             pubv(|p| &p.state_r2),
+            fmt_fp_cell(c),
         );
     }
     h.push_str("</table>\n");
-    if !figures.is_empty() {
-        h.push_str("<h2>Figures</h2>\n");
-        for f in figures {
+    for s in sections.iter().filter(|s| !s.figures.is_empty()) {
+        let _ = writeln!(h, "<h2>{}</h2>\n<p>{}</p>", esc(&s.heading), esc(&s.note));
+        for f in &s.figures {
             let _ = writeln!(
                 h,
                 "<figure><a href=\"{p}\"><img src=\"{p}\" alt=\"{t}\"></a><figcaption>{t}</figcaption></figure>",
@@ -118,14 +176,40 @@ pub fn write_html(
     h.push_str(
         "<h2>Runs</h2>\n<table>\n<tr><th>dataset</th><th>model</th><th>L</th><th>seed</th>\
          <th>status</th><th>epochs</th><th>NLL</th><th>rate R²</th><th>state R²</th>\
-         <th>latent R²</th><th>wall time</th></tr>\n",
+         <th>latent R²</th><th>fixed points (matched / missing / spurious)</th>\
+         <th>location error</th><th>eigenvalue error</th><th>wall time</th><th>figures</th></tr>\n",
     );
     for r in rows {
+        let fp = r.fixed_points.as_ref();
+        let counts = fp.map_or_else(
+            || "—".to_owned(),
+            |f| match (f.matched, f.missing, f.spurious) {
+                (Some(m), Some(mi), Some(sp)) => format!("{} ({m} / {mi} / {sp})", f.model),
+                _ => f.model.to_string(),
+            },
+        );
+        let err = |v: Option<f64>| v.map_or_else(|| "—".to_owned(), |v| format!("{v:.3}"));
+        let figs = r.dir.join(crate::analyse::FIGURES);
+        let links = if figs.join("trajectories.png").is_file() {
+            ["trajectories", "eigenvalues", "flow"]
+                .iter()
+                .filter(|n| figs.join(format!("{n}.png")).is_file())
+                .map(|n| {
+                    format!(
+                        "<a href=\"{}\">{n}</a>",
+                        esc(&relative(&figs.join(format!("{n}.png")), dir).to_string_lossy())
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        } else {
+            "—".to_owned()
+        };
         let _ = writeln!(
             h,
             "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td>\
              <td class=\"l\">{}</td><td>{}/{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td>\
-             <td>{:.4}</td><td>{:.0} s</td></tr>",
+             <td>{:.4}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0} s</td><td class=\"l\">{}</td></tr>",
             esc(&r.dataset),
             esc(&r.model),
             r.latent,
@@ -137,13 +221,200 @@ pub fn write_html(
             r.rate_r2,
             r.state_r2,
             r.latent_r2,
-            r.wall_seconds
+            counts,
+            err(fp.and_then(|f| f.location_error)),
+            err(fp.and_then(|f| f.eigenvalue_error)),
+            r.wall_seconds,
+            links
         );
     }
     h.push_str("</table>\n<p>Made by latentdyn.</p></body></html>\n");
     let path = dir.join("index.html");
     latentdyn_train::io::atomic_write(&path, h.as_bytes())?;
     Ok(path)
+}
+
+/// What [`build`] made.
+#[derive(Debug)]
+pub struct Report {
+    /// One row per run.
+    pub rows: Vec<RunRow>,
+    /// Mean ± std per cell beside the published values.
+    pub cells: Vec<CellSummary>,
+    /// `results.csv`.
+    pub csv: PathBuf,
+    /// `report/index.html`.
+    pub html: PathBuf,
+    /// Runs whose analysis failed, with the reason (their rows have no fixed points).
+    pub analysis_failures: Vec<(PathBuf, String)>,
+    /// Published comparisons within the band.
+    pub within: usize,
+    /// Published comparisons outside the band.
+    pub outside: usize,
+}
+
+/// What [`build`] tells its caller while it analyses runs.
+#[derive(Debug)]
+pub enum ReportEvent<'a> {
+    /// This many finished runs need their fixed points and figures.
+    Analysing(usize),
+    /// One of them is done (`Err`: why it failed; the report goes on).
+    Analysed(&'a Path, Result<(), String>),
+}
+
+/// Options of [`build`].
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// Where datasets are looked up (and generated when missing).
+    pub datasets: PathBuf,
+    /// Find fixed points and draw figures of finished runs not yet analysed.
+    pub analyse: bool,
+}
+
+/// The runs to show in full: for each dataset and non-ablation model, the
+/// lowest-seed finished run at the latent size closest to the system's true
+/// dimensionality.
+pub fn selected_runs(rows: &[RunRow]) -> Vec<&RunRow> {
+    let mut out: Vec<&RunRow> = Vec::new();
+    let finished = rows
+        .iter()
+        .filter(|r| r.status == "completed" && !r.model.starts_with("ablation"));
+    for r in finished {
+        let target = crate::plots::true_dim(&r.dataset).unwrap_or(3.0);
+        let dist = |x: &RunRow| ((x.latent as f64).ln() - target.ln()).abs();
+        match out
+            .iter_mut()
+            .find(|o| o.dataset == r.dataset && o.model == r.model)
+        {
+            Some(o) => {
+                if (dist(r), r.seed) < (dist(o), o.seed) {
+                    *o = r;
+                }
+            }
+            None => out.push(r),
+        }
+    }
+    out
+}
+
+fn copy(from: &Path, to: &Path) -> Result<(), ExperimentError> {
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| ExperimentError::Io {
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    }
+    let bytes = std::fs::read(from).map_err(|source| ExperimentError::Io {
+        path: from.to_path_buf(),
+        source,
+    })?;
+    latentdyn_train::io::atomic_write(to, &bytes)?;
+    Ok(())
+}
+
+/// Analyses the finished runs under `dirs` that need it, then writes
+/// `<out>/results.csv`, the summary figures and `<out>/report/index.html`.
+pub fn build(
+    dirs: &[PathBuf],
+    out: &Path,
+    opts: &ReportOptions,
+    on_event: &dyn Fn(ReportEvent<'_>),
+) -> Result<Report, ExperimentError> {
+    let mut rows = collect(dirs)?;
+    let mut analysis_failures = Vec::new();
+    if opts.analyse {
+        let todo: Vec<PathBuf> = rows
+            .iter()
+            .filter(|r| r.status == "completed" && !crate::analyse::analysis_is_fresh(&r.dir))
+            .map(|r| r.dir.clone())
+            .collect();
+        on_event(ReportEvent::Analysing(todo.len()));
+        for dir in &todo {
+            let result =
+                crate::analyse::analyse_and_save(dir, &opts.datasets).map_err(|e| e.to_string());
+            if let Err(e) = &result {
+                analysis_failures.push((dir.clone(), e.clone()));
+            }
+            on_event(ReportEvent::Analysed(dir, result.map(|_| ())));
+        }
+        if !todo.is_empty() {
+            rows = collect(dirs)?;
+        }
+    }
+    std::fs::create_dir_all(out).map_err(|source| ExperimentError::Io {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    let csv = out.join("results.csv");
+    write_runs_csv(&rows, &csv)?;
+    let cells = summarise(&rows)?;
+    let report_dir = out.join("report");
+    let summary = crate::plots::summary_figures(&report_dir.join("figures"), &rows, &cells)?;
+    let mut sections = vec![Section {
+        heading: "The study's figures".into(),
+        note: "Metrics against latent size (mean ± std over seeds, published values dashed, \
+               true dimensionality marked) and the ablation strip. SVG beside each PNG."
+            .into(),
+        figures: summary
+            .iter()
+            .map(|w| Figure {
+                title: w.title.clone(),
+                path: relative(&w.png, &report_dir),
+            })
+            .collect(),
+    }];
+    let mut selected = Vec::new();
+    for r in selected_runs(&rows) {
+        let src = r.dir.join(crate::analyse::FIGURES);
+        let name = format!("{}-{}-L{}-s{}", r.dataset, r.model, r.latent, r.seed);
+        let dst = report_dir.join("runs").join(&name);
+        for stem in ["trajectories", "eigenvalues", "flow"] {
+            for ext in ["png", "svg"] {
+                let from = src.join(format!("{stem}.{ext}"));
+                if from.is_file() {
+                    copy(&from, &dst.join(format!("{stem}.{ext}")))?;
+                }
+            }
+            if dst.join(format!("{stem}.png")).is_file() {
+                selected.push(Figure {
+                    title: format!(
+                        "{} {} L = {} seed {}: {stem}",
+                        r.dataset, r.model, r.latent, r.seed
+                    ),
+                    path: PathBuf::from("runs")
+                        .join(&name)
+                        .join(format!("{stem}.png")),
+                });
+            }
+        }
+    }
+    sections.push(Section {
+        heading: "Selected runs".into(),
+        note: "For each dataset and model, the first seed at the latent size closest to the \
+               true dimensionality: latent trajectories with fixed points (truth, model, model \
+               mapped onto the true axes), one-bin eigenvalues against the unit circle, and \
+               the learned flow."
+            .into(),
+        figures: selected,
+    });
+    let (mut within, mut outside) = (0, 0);
+    for c in &cells {
+        if let Some(w) = c.within() {
+            within += w.iter().filter(|&&b| b).count();
+            outside += w.iter().filter(|&&b| !b).count();
+        }
+    }
+    let title = format!("latentdyn results: {}", out.display());
+    let html = write_html(&report_dir, &title, &cells, &rows, &sections)?;
+    Ok(Report {
+        rows,
+        cells,
+        csv,
+        html,
+        analysis_failures,
+        within,
+        outside,
+    })
 }
 
 #[cfg(test)]
@@ -165,6 +436,8 @@ mod tests {
             rate_r2: rate,
             state_r2: 0.5,
             latent_r2: 0.9,
+            fixed_points: None,
+            peak_rss_mib: None,
             wall_seconds: 12.0,
             dir: PathBuf::from("runs/x"),
         };
@@ -175,7 +448,12 @@ mod tests {
             title: "rate <R²>".into(),
             path: PathBuf::from("figures/rate.svg"),
         };
-        let path = write_html(dir.path(), "smoke", &cells, &rows, &[fig]).unwrap();
+        let section = Section {
+            heading: "Summary".into(),
+            note: String::new(),
+            figures: vec![fig],
+        };
+        let path = write_html(dir.path(), "smoke", &cells, &rows, &[section]).unwrap();
         let html = std::fs::read_to_string(path).unwrap();
         assert!(html.contains("0.912 ± 0.006"), "published value missing");
         assert!(html.contains("0.912 ± 0.002"), "our mean ± std missing");
@@ -183,5 +461,58 @@ mod tests {
         assert_eq!(html.matches("class=\"ok\"").count(), 2);
         assert_eq!(html.matches("class=\"bad\"").count(), 1);
         assert!(html.contains("src=\"figures/rate.svg\"") && html.contains("rate &lt;R²&gt;"));
+    }
+
+    #[test]
+    fn relative_paths_climb_out_of_the_report() {
+        assert_eq!(
+            relative(
+                Path::new("runs/q/arneodo/x/figures/flow.png"),
+                Path::new("runs/q/report")
+            ),
+            PathBuf::from("../arneodo/x/figures/flow.png")
+        );
+        assert_eq!(
+            relative(
+                Path::new("runs/q/report/figures/a.png"),
+                Path::new("runs/q/report")
+            ),
+            PathBuf::from("figures/a.png")
+        );
+    }
+
+    #[test]
+    fn selected_runs_are_first_seeds_nearest_the_true_dimension() {
+        let row = |model: &str, latent: usize, seed: u64, status: &str| RunRow {
+            dataset: "arneodo".into(),
+            model: model.into(),
+            latent,
+            seed,
+            status: status.into(),
+            epochs_done: 10,
+            epochs: 10,
+            nll: 1.0,
+            rate_r2: 0.5,
+            state_r2: 0.5,
+            latent_r2: 0.5,
+            fixed_points: None,
+            peak_rss_mib: None,
+            wall_seconds: 1.0,
+            dir: PathBuf::from("x"),
+        };
+        let rows = vec![
+            row("gru", 25, 0, "completed"),
+            row("gru", 3, 1, "completed"),
+            row("gru", 3, 0, "diverged"),
+            row("node", 2, 0, "completed"),
+            row("node", 5, 0, "completed"),
+            row("node", 3, 2, "completed"),
+            row("ablation0", 3, 0, "completed"),
+        ];
+        let picked: Vec<(String, usize, u64)> = selected_runs(&rows)
+            .iter()
+            .map(|r| (r.model.clone(), r.latent, r.seed))
+            .collect();
+        assert_eq!(picked, vec![("gru".into(), 3, 1), ("node".into(), 3, 2)]);
     }
 }

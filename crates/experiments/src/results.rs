@@ -34,10 +34,49 @@ pub struct RunRow {
     pub state_r2: f64,
     /// Median latent R².
     pub latent_r2: f64,
+    /// The fixed-point analysis, once the run has been analysed.
+    pub fixed_points: Option<FixedPointRow>,
+    /// Peak resident memory of the process that finished the run, MiB.
+    pub peak_rss_mib: Option<f64>,
     /// Wall time, seconds.
     pub wall_seconds: f64,
     /// The run directory.
     pub dir: PathBuf,
+}
+
+/// A run's fixed points in numbers (from its `fixed_points.json`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FixedPointRow {
+    /// Fixed points of the model.
+    pub model: usize,
+    /// Fixed points of the true system (`None`: no true vector field).
+    pub truth: Option<usize>,
+    /// Model points matched to a true one.
+    pub matched: Option<usize>,
+    /// True points without a match.
+    pub missing: Option<usize>,
+    /// Model points without a match.
+    pub spurious: Option<usize>,
+    /// Mean location error of the matched pairs, true units.
+    pub location_error: Option<f64>,
+    /// Mean eigenvalue error of the matched pairs (one-bin map).
+    pub eigenvalue_error: Option<f64>,
+}
+
+impl FixedPointRow {
+    /// The numbers of one analysis.
+    pub fn of(r: &crate::analyse::RunFixedPoints) -> Self {
+        let a = r.alignment.as_ref();
+        Self {
+            model: r.model.points.len(),
+            truth: r.truth.as_ref().map(|t| t.points.len()),
+            matched: a.map(|a| a.pairs.len()),
+            missing: a.map(|a| a.missing.len()),
+            spurious: a.map(|a| a.spurious.len()),
+            location_error: a.and_then(|a| a.mean_location_error),
+            eigenvalue_error: a.and_then(|a| a.mean_eigenvalue_error),
+        }
+    }
 }
 
 const STUDY_DATASETS: [(&str, &str, usize); 6] = [
@@ -130,6 +169,11 @@ fn read_row(dir: &Path) -> Result<RunRow, ExperimentError> {
         rate_r2: rate,
         state_r2: state,
         latent_r2: latent,
+        fixed_points: crate::analyse::analysis_is_fresh(dir)
+            .then(|| crate::analyse::load_fixed_points(dir))
+            .flatten()
+            .map(|r| FixedPointRow::of(&r)),
+        peak_rss_mib: summary.as_ref().and_then(|s| s.peak_rss_mib),
         wall_seconds: wall,
         dir: dir.to_path_buf(),
     })
@@ -138,11 +182,20 @@ fn read_row(dir: &Path) -> Result<RunRow, ExperimentError> {
 /// `results.csv`: one row per run, written atomically.
 pub fn write_runs_csv(rows: &[RunRow], path: &Path) -> Result<(), ExperimentError> {
     let mut text = String::from(
-        "dataset,model,latent,seed,status,epochs_done,epochs,nll,rate_r2,state_r2,latent_r2,wall_seconds,dir\n",
+        "dataset,model,latent,seed,status,epochs_done,epochs,nll,rate_r2,state_r2,latent_r2,\
+         fp_model,fp_true,fp_matched,fp_missing,fp_spurious,fp_location_error,fp_eigenvalue_error,\
+         peak_rss_mib,wall_seconds,dir\n",
     );
+    fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
+        v.map_or_else(String::new, |v| v.to_string())
+    }
+    fn optf(v: Option<f64>, digits: usize) -> String {
+        v.map_or_else(String::new, |v| format!("{v:.digits$}"))
+    }
     for r in rows {
+        let fp = r.fixed_points.as_ref();
         text.push_str(&format!(
-            "{},{},{},{},{},{},{},{:.6},{:.6},{:.6},{:.6},{:.1},{}\n",
+            "{},{},{},{},{},{},{},{:.6},{:.6},{:.6},{:.6},{},{},{},{},{},{},{},{},{:.1},{}\n",
             r.dataset,
             r.model,
             r.latent,
@@ -154,6 +207,14 @@ pub fn write_runs_csv(rows: &[RunRow], path: &Path) -> Result<(), ExperimentErro
             r.rate_r2,
             r.state_r2,
             r.latent_r2,
+            opt(fp.map(|f| f.model)),
+            opt(fp.and_then(|f| f.truth)),
+            opt(fp.and_then(|f| f.matched)),
+            opt(fp.and_then(|f| f.missing)),
+            opt(fp.and_then(|f| f.spurious)),
+            optf(fp.and_then(|f| f.location_error), 6),
+            optf(fp.and_then(|f| f.eigenvalue_error), 6),
+            optf(r.peak_rss_mib, 0),
             r.wall_seconds,
             r.dir.display()
         ));
@@ -286,6 +347,12 @@ pub struct CellSummary {
     pub rate_r2: MeanStd,
     /// Ours: state R².
     pub state_r2: MeanStd,
+    /// Model fixed points matched to the truth, over the analysed runs.
+    pub fp_matched: MeanStd,
+    /// Spurious model fixed points, over the analysed runs.
+    pub fp_spurious: MeanStd,
+    /// Fixed points of the true system (`None`: not analysed or no truth).
+    pub fp_truth: Option<usize>,
     /// The published cell, when the study has one.
     pub published: Option<Published>,
 }
@@ -317,12 +384,16 @@ pub fn summarise(rows: &[RunRow]) -> Result<Vec<CellSummary>, ExperimentError> {
         .into_iter()
         .map(|((dataset, model, latent), runs)| {
             let ok: Vec<&&RunRow> = runs.iter().filter(|r| r.nll.is_finite()).collect();
+            let fp: Vec<FixedPointRow> = ok.iter().filter_map(|r| r.fixed_points).collect();
             CellSummary {
                 n: ok.len(),
                 diverged: runs.iter().filter(|r| r.status == "diverged").count(),
                 nll: MeanStd::of(ok.iter().map(|r| r.nll)),
                 rate_r2: MeanStd::of(ok.iter().map(|r| r.rate_r2)),
                 state_r2: MeanStd::of(ok.iter().map(|r| r.state_r2)),
+                fp_matched: MeanStd::of(fp.iter().filter_map(|f| f.matched).map(|m| m as f64)),
+                fp_spurious: MeanStd::of(fp.iter().filter_map(|f| f.spurious).map(|m| m as f64)),
+                fp_truth: fp.iter().find_map(|f| f.truth),
                 published: published
                     .iter()
                     .find(|p| p.dataset == dataset && p.model == model && p.latent == latent)

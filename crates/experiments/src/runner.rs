@@ -18,7 +18,6 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use latentdyn_data::{generate, Dataset};
 use latentdyn_train::{files, RunStatus, Summary};
 
 use crate::grid::Cell;
@@ -154,22 +153,10 @@ pub fn ensure_datasets(cells: &[Cell], dir: &Path) -> Result<Vec<PathBuf>, Exper
             specs.push(spec);
         }
     }
-    std::fs::create_dir_all(dir).map_err(|source| ExperimentError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let mut paths = Vec::new();
-    for spec in specs {
-        let path = dir.join(format!("{}.npz", spec.name()));
-        let ok = Dataset::load(&path)
-            .map(|d| d.spec == spec)
-            .unwrap_or(false);
-        if !ok {
-            generate(&spec)?.save(dir)?;
-        }
-        paths.push(path);
-    }
-    Ok(paths)
+    specs
+        .iter()
+        .map(|spec| crate::analyse::ensure_dataset(spec, dir))
+        .collect()
 }
 
 /// Runs every cell that is not final, `opts.workers` at a time, and returns

@@ -125,6 +125,11 @@ pub struct Summary {
     pub wall_seconds: f64,
     /// The device it last ran on.
     pub device: String,
+    /// Peak resident memory of the process that finished the run, MiB
+    /// (Linux `VmHWM`; `None` elsewhere). Covers everything the process did
+    /// before, so it is per run when each run has its own process, as in a grid.
+    #[serde(default)]
+    pub peak_rss_mib: Option<f64>,
 }
 
 /// Bookkeeping stored inside `last.safetensors` with the model and optimiser.
@@ -320,9 +325,19 @@ pub fn train(
         parameters: n_params,
         wall_seconds: progress.wall_seconds,
         device: format!("{:?}", opts.device),
+        peak_rss_mib: peak_rss_mib(),
     };
     write_json(&dir.join(files::SUMMARY), &summary)?;
     Ok(summary)
+}
+
+/// This process's peak resident set size in MiB, from `/proc/self/status`
+/// (`VmHWM`, in kB); `None` where that file does not exist or parse.
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }
 
 /// Serialises users of libtorch's process-global random generator.

@@ -65,6 +65,11 @@ fn every_dynamics_trains_and_its_loss_falls() {
         .unwrap();
         assert_eq!(summary.status, RunStatus::Completed, "{preset}");
         assert_eq!(summary.epochs_done, 6);
+        if cfg!(target_os = "linux") {
+            // This test process holds libtorch and the dataset: tens of MiB at least.
+            let rss = summary.peak_rss_mib.expect("VmHWM on Linux");
+            assert!(rss > 10.0 && rss < 65536.0, "peak RSS {rss} MiB");
+        }
         assert_eq!(seen.len(), 6);
         let first = seen.first().unwrap().train_loss;
         let last = seen.last().unwrap().train_loss;
