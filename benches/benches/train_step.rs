@@ -4,6 +4,8 @@
 //! × 10 channels (the first 650 trials of the arneodo dataset's `spikes`, the
 //! batch `peer_step_bench.py --npz` takes),
 //! libtorch threads from `LATENTDYN_BENCH_THREADS` (default 2, as the reference).
+//! The encoder runs by the hand-written kernels (the training default);
+//! `LATENTDYN_BENCH_LIBTORCH_ENCODER=1` times libtorch's GRU instead.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use latentdyn_data::{generate, DatasetSpec};
@@ -41,13 +43,14 @@ fn bench_train_step(c: &mut Criterion) {
         let cfg = RunConfig::preset(preset, Some(latent), spec, 0).expect("preset");
         tch::manual_seed(0);
         let vs = VarStore::new(Device::Cpu);
-        let model = SequentialAutoencoder::new(&vs.root(), &cfg.model, 10).expect("model");
+        let mut model = SequentialAutoencoder::new(&vs.root(), &cfg.model, 10).expect("model");
+        model.set_fused_encoder(std::env::var_os("LATENTDYN_BENCH_LIBTORCH_ENCODER").is_none());
         let mut adam = Adam::new(&vs, cfg.train.optimizer);
         let mut step = || {
             adam.zero_grad();
             let out = model.forward_t(&x, true).expect("forward");
             let loss = poisson_nll(&out.log_rates, &x, None).expect("loss");
-            loss.backward();
+            out.backward(&loss).expect("backward");
             adam.step();
         };
         step();

@@ -1,17 +1,25 @@
 //! The encoder: a bidirectional GRU over the whole spike sequence, whose two
 //! final states become the initial condition z₀ (study: "The model").
 
+use ndarray::{Array1, Array2, Array3};
 use tch::nn::{self, RNN};
-use tch::Tensor;
+use tch::{Device, Kind, Tensor};
 
+use crate::fused_gru::{self, DirectionTape, GruParams};
 use crate::layers::torch_uniform;
 use crate::{check_shape, ModelError};
+
+/// The encoder GRU's parameter names, per direction, in [`GruParams`] order.
+const NAMES: [&str; 4] = ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"];
 
 /// Bidirectional GRU, `hidden` units per direction, batch first; PyTorch's
 /// `nn.GRU(channels, hidden, batch_first=True, bidirectional=True)`.
 #[derive(Debug)]
 pub struct Encoder {
     gru: nn::GRU,
+    /// The same parameters as `gru`'s: forward direction (w_ih, w_hh,
+    /// b_ih, b_hh), then the reverse direction.
+    params: Vec<Tensor>,
     channels: i64,
     hidden: i64,
 }
@@ -37,10 +45,82 @@ impl Encoder {
                 format!("{channels} channels, {hidden} units"),
             ));
         }
+        let gru = nn::gru(vs, channels, hidden, cfg);
+        let mut params = Vec::with_capacity(8);
+        for suffix in ["", "_reverse"] {
+            for name in NAMES {
+                let full = format!("{name}{suffix}");
+                params.push(vs.get(&full).ok_or_else(|| {
+                    ModelError::config("encoder", format!("GRU parameter {full} not registered"))
+                })?);
+            }
+        }
         Ok(Encoder {
-            gru: nn::gru(vs, channels, hidden, cfg),
+            gru,
+            params,
             channels,
             hidden,
+        })
+    }
+
+    /// Whether [`Encoder::forward_taped`] can run on `x`: f32 on the CPU.
+    pub fn can_tape(&self, x: &Tensor) -> bool {
+        x.device() == Device::Cpu && x.kind() == Kind::Float && self.params[0].kind() == Kind::Float
+    }
+
+    /// The training path of [`Encoder::forward`]'s final state, by the
+    /// hand-written kernels of [`crate::fused_gru`]: returns the final state
+    /// `[batch, 2·hidden]` as a fresh autograd leaf, and the tape whose
+    /// [`EncoderTape::backward`] turns that leaf's gradient into the
+    /// encoder parameters' gradients. Needs f32 on the CPU ([`Encoder::can_tape`]).
+    pub fn forward_taped(&self, x: &Tensor) -> Result<(Tensor, EncoderTape), ModelError> {
+        check_shape("encoder input", x, &[None, None, Some(self.channels)])?;
+        let size = x.size();
+        let (b, t, c) = (size[0] as usize, size[1] as usize, size[2] as usize);
+        if t < 1 || !self.can_tape(x) {
+            return Err(ModelError::Shape {
+                what: "encoder input",
+                expected: format!("f32 on the CPU, [batch, time >= 1, {}]", self.channels),
+                found: size,
+            });
+        }
+        let data = Vec::<f32>::try_from(&x.f_detach()?.f_contiguous()?.f_flatten(0, -1)?)?;
+        let x3 = Array3::from_shape_vec((b, t, c), data).map_err(|e| ModelError::Shape {
+            what: "encoder input",
+            expected: e.to_string(),
+            found: size.clone(),
+        })?;
+        let params = [self.direction_params(0)?, self.direction_params(4)?];
+        let xf = fused_gru::time_major(x3.view(), false);
+        let xb = fused_gru::time_major(x3.view(), true);
+        let ((hf, tf), (hb, tb)) = two(
+            || fused_gru::forward(xf, t, b, &params[0]),
+            || fused_gru::forward(xb, t, b, &params[1]),
+        );
+        let hid = self.hidden as usize;
+        let mut last = Array2::<f32>::zeros((b, 2 * hid));
+        last.slice_mut(ndarray::s![.., ..hid]).assign(&hf);
+        last.slice_mut(ndarray::s![.., hid..]).assign(&hb);
+        let leaf = Tensor::f_from_slice(last.as_slice().expect("contiguous"))?
+            .f_reshape([b as i64, 2 * self.hidden])?
+            .set_requires_grad(true);
+        let tape = EncoderTape {
+            last: leaf.shallow_clone(),
+            tapes: [tf, tb],
+            params,
+            tensors: self.params.iter().map(Tensor::shallow_clone).collect(),
+            hidden: hid,
+        };
+        Ok((leaf, tape))
+    }
+
+    fn direction_params(&self, first: usize) -> Result<GruParams, ModelError> {
+        let p = &self.params[first..first + 4];
+        Ok(GruParams {
+            w_ih: to_array2(&p[0])?,
+            w_hh: to_array2(&p[1])?,
+            b_ih: Array1::from_vec(Vec::<f32>::try_from(&p[2].f_detach()?)?),
+            b_hh: Array1::from_vec(Vec::<f32>::try_from(&p[3].f_detach()?)?),
         })
     }
 
@@ -67,5 +147,98 @@ impl Encoder {
     /// Units per direction.
     pub fn hidden(&self) -> i64 {
         self.hidden
+    }
+}
+
+fn to_array2(t: &Tensor) -> Result<Array2<f32>, ModelError> {
+    let size = t.size();
+    let data = Vec::<f32>::try_from(&t.f_detach()?.f_contiguous()?.f_flatten(0, -1)?)?;
+    Array2::from_shape_vec((size[0] as usize, size[1] as usize), data).map_err(|e| {
+        ModelError::Shape {
+            what: "encoder weight",
+            expected: e.to_string(),
+            found: size,
+        }
+    })
+}
+
+/// Runs `a` and `b`, on two threads when libtorch may use two or more.
+fn two<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
+    if tch::get_num_threads() >= 2 {
+        std::thread::scope(|s| {
+            let hb = s.spawn(b);
+            let ra = a();
+            (ra, hb.join().expect("encoder thread panicked"))
+        })
+    } else {
+        (a(), b())
+    }
+}
+
+/// What [`Encoder::forward_taped`] recorded, to finish the backward pass.
+pub struct EncoderTape {
+    last: Tensor,
+    tapes: [DirectionTape; 2],
+    params: [GruParams; 2],
+    tensors: Vec<Tensor>,
+    hidden: usize,
+}
+
+impl std::fmt::Debug for EncoderTape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EncoderTape")
+            .field("final_state", &self.last.size())
+            .finish_non_exhaustive()
+    }
+}
+
+impl EncoderTape {
+    /// After `loss.backward()`: adds the encoder parameters' gradients of
+    /// that loss to their `.grad` (accumulating, as autograd does). A loss
+    /// that did not depend on the final state adds nothing.
+    pub fn backward(&self) -> Result<(), ModelError> {
+        let g = self.last.f_grad()?;
+        if !g.defined() {
+            return Ok(());
+        }
+        let size = g.size();
+        let data = Vec::<f32>::try_from(&g.f_contiguous()?.f_flatten(0, -1)?)?;
+        let g =
+            Array2::from_shape_vec((size[0] as usize, size[1] as usize), data).map_err(|e| {
+                ModelError::Shape {
+                    what: "encoder gradient",
+                    expected: e.to_string(),
+                    found: size,
+                }
+            })?;
+        let h = self.hidden;
+        let (gf, gb) = (g.slice(ndarray::s![.., ..h]), g.slice(ndarray::s![.., h..]));
+        let (tapes, params) = (&self.tapes, &self.params);
+        let (df, db) = two(
+            || fused_gru::backward(&tapes[0], &params[0], gf),
+            || fused_gru::backward(&tapes[1], &params[1], gb),
+        );
+        // Σ ⟨p, g⟩ has gradient exactly g in p: autograd accumulates it.
+        let mut surrogate: Option<Tensor> = None;
+        for (i, d) in [df, db].into_iter().enumerate() {
+            let grads = [
+                Tensor::f_from_slice(d.w_ih.as_slice().expect("contiguous"))?,
+                Tensor::f_from_slice(d.w_hh.as_slice().expect("contiguous"))?,
+                Tensor::f_from_slice(d.b_ih.as_slice().expect("contiguous"))?,
+                Tensor::f_from_slice(d.b_hh.as_slice().expect("contiguous"))?,
+            ];
+            for (k, gk) in grads.into_iter().enumerate() {
+                let p = &self.tensors[4 * i + k];
+                let term = p.f_flatten(0, -1)?.f_dot(&gk)?;
+                surrogate = Some(match surrogate {
+                    Some(acc) => acc.f_add(&term)?,
+                    None => term,
+                });
+            }
+        }
+        if let Some(s) = surrogate {
+            s.f_backward()?;
+        }
+        Ok(())
     }
 }

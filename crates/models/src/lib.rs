@@ -26,7 +26,7 @@
 //! let out = model.forward_t(&spikes, true)?;
 //! assert_eq!(out.latents.size(), [4, 70, 3]);
 //! let loss = poisson_nll(&out.log_rates, &spikes, Some(5))?;
-//! loss.backward();
+//! out.backward(&loss)?; // the encoder's gradients included
 //! # Ok::<(), latentdyn_models::ModelError>(())
 //! ```
 //!
@@ -39,6 +39,7 @@ pub mod device;
 pub mod dynamics;
 pub mod encoder;
 mod error;
+pub mod fused_gru;
 pub mod layers;
 pub mod loss;
 pub mod sae;
@@ -50,7 +51,7 @@ pub use config::{
 pub use convert::{array3_to_tensor, tensor_to_array3};
 pub use device::DeviceChoice;
 pub use dynamics::{build_dynamics, DiscreteDynamics, Dynamics, GruDynamics, NodeDynamics};
-pub use encoder::Encoder;
+pub use encoder::{Encoder, EncoderTape};
 pub use error::ModelError;
 pub use loss::poisson_nll;
 pub use sae::{parameter_count, SaeOutput, SequentialAutoencoder};

@@ -4,7 +4,7 @@ use tch::{nn, Kind, Tensor};
 
 use crate::config::ModelConfig;
 use crate::dynamics::{build_dynamics, Dynamics};
-use crate::encoder::Encoder;
+use crate::encoder::{Encoder, EncoderTape};
 use crate::layers::Linear;
 use crate::{check_shape, ModelError};
 
@@ -17,6 +17,23 @@ pub struct SaeOutput {
     pub latents: Tensor,
     /// Log firing rates, `[batch, time, channels]`.
     pub log_rates: Tensor,
+    /// The encoder's hand-written backward pass, when the forward pass ran
+    /// it (training mode, f32 on the CPU); [`SaeOutput::backward`] runs it.
+    pub encoder_tape: Option<EncoderTape>,
+}
+
+impl SaeOutput {
+    /// Backpropagates `loss` (a scalar computed from this output) into
+    /// every parameter's `.grad`, the encoder's included. Use this rather
+    /// than `loss.backward()`: in training mode on the CPU the encoder runs
+    /// outside libtorch's autograd and gets its gradients here.
+    pub fn backward(&self, loss: &Tensor) -> Result<(), ModelError> {
+        loss.f_backward()?;
+        if let Some(tape) = &self.encoder_tape {
+            tape.backward()?;
+        }
+        Ok(())
+    }
 }
 
 /// The study's model. Parameters live under `encoder`, `ic`, `dynamics` and
@@ -35,6 +52,7 @@ pub struct SequentialAutoencoder {
     dropout: f64,
     channels: i64,
     config: ModelConfig,
+    fused_encoder: bool,
 }
 
 impl SequentialAutoencoder {
@@ -54,6 +72,7 @@ impl SequentialAutoencoder {
             dropout: cfg.dropout,
             channels,
             config: cfg.clone(),
+            fused_encoder: true,
         })
     }
 
@@ -67,10 +86,22 @@ impl SequentialAutoencoder {
         self.channels
     }
 
-    /// The initial condition z₀ (`[batch, L]`) from spikes `[batch, time, channels]`.
+    /// Whether training-mode forward passes on the CPU run the encoder by
+    /// the hand-written kernels ([`crate::fused_gru`], the default) or by
+    /// libtorch's GRU and autograd. Both compute the same function.
+    pub fn set_fused_encoder(&mut self, on: bool) {
+        self.fused_encoder = on;
+    }
+
+    /// The initial condition z₀ (`[batch, L]`) from spikes `[batch, time,
+    /// channels]`, through libtorch's autograd in every mode.
     pub fn initial_condition(&self, spikes: &Tensor, train: bool) -> Result<Tensor, ModelError> {
         let spikes = self.prepare(spikes)?;
         let (_, h) = self.encoder.forward(&spikes)?;
+        self.ic_from_state(&h, train)
+    }
+
+    fn ic_from_state(&self, h: &Tensor, train: bool) -> Result<Tensor, ModelError> {
         let h = h.f_dropout(self.dropout, train)?;
         Ok(self.ic.forward(&h).f_dropout(self.dropout, train)?)
     }
@@ -90,13 +121,21 @@ impl SequentialAutoencoder {
     /// to their device). `train` switches dropout on.
     pub fn forward_t(&self, spikes: &Tensor, train: bool) -> Result<SaeOutput, ModelError> {
         let steps = spikes.size().get(1).copied().unwrap_or(0);
-        let z0 = self.initial_condition(spikes, train)?;
+        let x = self.prepare(spikes)?;
+        let (z0, encoder_tape) = if train && self.fused_encoder && self.encoder.can_tape(&x) {
+            let (h, tape) = self.encoder.forward_taped(&x)?;
+            (self.ic_from_state(&h, train)?, Some(tape))
+        } else {
+            let (_, h) = self.encoder.forward(&x)?;
+            (self.ic_from_state(&h, train)?, None)
+        };
         let latents = self.dynamics.unroll(&z0, steps as usize)?;
         let log_rates = self.readout.forward(&latents);
         Ok(SaeOutput {
             z0,
             latents,
             log_rates,
+            encoder_tape,
         })
     }
 

@@ -128,9 +128,8 @@ fn gradients_reach_the_vector_field_through_the_solver() {
         .unwrap()
         .floor();
     let out = m.forward_t(&spikes, true).unwrap();
-    poisson_nll(&out.log_rates, &spikes, Some(5))
-        .unwrap()
-        .backward();
+    let loss = poisson_nll(&out.log_rates, &spikes, Some(5)).unwrap();
+    out.backward(&loss).unwrap();
     let vars = vs.variables();
     for name in [
         "dynamics.vector_field.0.weight",

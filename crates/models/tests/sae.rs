@@ -294,7 +294,8 @@ fn gradients_flow_to_every_parameter() {
         let (vs, m) = build(&cfg, 4, 5);
         let x = spikes(2, 6, 4);
         let out = m.forward_t(&x, true).unwrap();
-        poisson_nll(&out.log_rates, &x, Some(4)).unwrap().backward();
+        let loss = poisson_nll(&out.log_rates, &x, Some(4)).unwrap();
+        out.backward(&loss).unwrap();
         for (name, p) in vs.variables() {
             let g = p.grad();
             assert!(g.defined(), "{name}");

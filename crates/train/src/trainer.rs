@@ -272,7 +272,7 @@ pub fn train(
             };
             let loss = poisson_nll(&out.log_rates, &x, Some(k))?;
             adam.zero_grad();
-            loss.f_backward()?;
+            out.backward(&loss)?;
             adam.step();
             loss_sum += loss.f_double_value(&[])? * chunk.len() as f64;
         }

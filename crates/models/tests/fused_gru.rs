@@ -1,0 +1,161 @@
+//! The hand-written encoder kernels against libtorch's GRU and autograd:
+//! the same final states and the same parameter gradients, to f32 rounding,
+//! alone and inside the whole model (dropout on, same seed), on one thread
+//! and on two.
+
+use latentdyn_models::{poisson_nll, Encoder, ModelConfig, SequentialAutoencoder};
+use tch::{nn, Device, Kind, Tensor};
+
+/// libtorch's random generator and thread count are process-wide: the
+/// tests here take turns.
+static GLOBAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn lock() -> std::sync::MutexGuard<'static, ()> {
+    GLOBAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn spikes(batch: i64, steps: i64, channels: i64, seed: i64) -> Tensor {
+    tch::manual_seed(seed);
+    Tensor::rand([batch, steps, channels], (Kind::Float, Device::Cpu))
+        .f_mul_scalar(4.0)
+        .unwrap()
+        .floor()
+}
+
+/// max |a − b| / (max |b| + tiny).
+fn rel(a: &Tensor, b: &Tensor) -> f64 {
+    let scale = b.abs().max().double_value(&[]) + 1e-12;
+    (a - b).abs().max().double_value(&[]) / scale
+}
+
+fn grads(vs: &nn::VarStore) -> Vec<(String, Tensor)> {
+    let mut v: Vec<(String, Tensor)> = vs
+        .variables()
+        .into_iter()
+        .map(|(n, p)| (n, p.grad().copy()))
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+fn zero(vs: &nn::VarStore) {
+    for (_, mut p) in vs.variables() {
+        p.zero_grad();
+    }
+}
+
+fn encoder_matches_libtorch(threads: i32) {
+    let _guard = lock();
+    tch::set_num_threads(threads);
+    tch::manual_seed(7);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let enc = Encoder::new(&vs.root(), 5, 16).unwrap();
+    let x = spikes(9, 23, 5, 1);
+    tch::manual_seed(2);
+    let probe = Tensor::randn([9, 32], (Kind::Float, Device::Cpu));
+
+    let (_, h_ref) = enc.forward(&x).unwrap();
+    (&h_ref * &probe).sum(Kind::Float).backward();
+    let g_ref = grads(&vs);
+
+    zero(&vs);
+    let (h, tape) = enc.forward_taped(&x).unwrap();
+    assert!(
+        rel(&h, &h_ref) < 1e-6,
+        "final states differ: {}",
+        rel(&h, &h_ref)
+    );
+    (&h * &probe).sum(Kind::Float).backward();
+    tape.backward().unwrap();
+    let g = grads(&vs);
+    assert_eq!(g.len(), 8);
+    for ((name, a), (_, b)) in g.iter().zip(&g_ref) {
+        assert!(a.defined() && b.defined(), "{name}");
+        assert!(rel(a, b) < 1e-5, "{name}: relative error {}", rel(a, b));
+    }
+}
+
+#[test]
+fn encoder_states_and_gradients_match_libtorch_on_one_thread() {
+    encoder_matches_libtorch(1);
+}
+
+#[test]
+fn encoder_states_and_gradients_match_libtorch_on_two_threads() {
+    encoder_matches_libtorch(2);
+}
+
+#[test]
+fn gradients_accumulate_like_autograd() {
+    let _guard = lock();
+    tch::manual_seed(3);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let enc = Encoder::new(&vs.root(), 3, 4).unwrap();
+    let x = spikes(2, 6, 3, 4);
+    let run = || {
+        let (h, tape) = enc.forward_taped(&x).unwrap();
+        h.square().sum(Kind::Float).backward();
+        tape.backward().unwrap();
+    };
+    run();
+    let once = grads(&vs);
+    run();
+    for ((name, twice), (_, one)) in grads(&vs).iter().zip(&once) {
+        assert!(rel(twice, &(one * 2.0)) < 1e-6, "{name}");
+    }
+    // A loss that ignores the encoder leaves its gradients alone.
+    zero(&vs);
+    let (_h, tape) = enc.forward_taped(&x).unwrap();
+    tape.backward().unwrap();
+    for (name, g) in grads(&vs) {
+        assert_eq!(g.abs().sum(Kind::Float).double_value(&[]), 0.0, "{name}");
+    }
+}
+
+#[test]
+fn whole_model_gradients_match_with_dropout_on() {
+    let _guard = lock();
+    for cfg in [ModelConfig::study_gru(3), ModelConfig::study_node(3)] {
+        tch::manual_seed(11);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let mut model = SequentialAutoencoder::new(&vs.root(), &cfg, 10).unwrap();
+        let x = spikes(16, 70, 10, 5);
+        let step = |model: &SequentialAutoencoder| {
+            zero(&vs);
+            tch::manual_seed(99); // the same dropout masks for both paths
+            let out = model.forward_t(&x, true).unwrap();
+            let loss = poisson_nll(&out.log_rates, &x, None).unwrap();
+            out.backward(&loss).unwrap();
+            (
+                loss.double_value(&[]),
+                out.encoder_tape.is_some(),
+                grads(&vs),
+            )
+        };
+        model.set_fused_encoder(false);
+        let (loss_ref, taped_ref, g_ref) = step(&model);
+        model.set_fused_encoder(true);
+        let (loss, taped, g) = step(&model);
+        assert!(!taped_ref && taped);
+        assert!(
+            (loss - loss_ref).abs() < 1e-5 * loss_ref.abs(),
+            "{loss} vs {loss_ref}"
+        );
+        for ((name, a), (_, b)) in g.iter().zip(&g_ref) {
+            assert!(rel(a, b) < 1e-4, "{name}: relative error {}", rel(a, b));
+        }
+    }
+}
+
+#[test]
+fn eval_mode_and_f64_models_use_libtorch() {
+    let _guard = lock();
+    tch::manual_seed(1);
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    let model = SequentialAutoencoder::new(&vs.root(), &ModelConfig::study_gru(3), 4).unwrap();
+    let x = spikes(3, 8, 4, 2);
+    assert!(model.forward_t(&x, false).unwrap().encoder_tape.is_none());
+    assert!(model.forward_t(&x, true).unwrap().encoder_tape.is_some());
+    vs.double();
+    assert!(model.forward_t(&x, true).unwrap().encoder_tape.is_none());
+}
