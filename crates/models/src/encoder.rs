@@ -5,8 +5,9 @@ use ndarray::{Array1, Array2, Array3};
 use tch::nn::{self, RNN};
 use tch::{Device, Kind, Tensor};
 
-use crate::fused_gru::{self, DirectionTape, GruParams};
+use crate::fused_gru::{self, DirectionTape, GruParams, OutputGrad};
 use crate::layers::torch_uniform;
+use crate::tape::{inject, tensor, to_array2, to_vec, two, Tape};
 use crate::{check_shape, ModelError};
 
 /// The encoder GRU's parameter names, per direction, in [`GruParams`] order.
@@ -94,8 +95,8 @@ impl Encoder {
         let xf = fused_gru::time_major(x3.view(), false);
         let xb = fused_gru::time_major(x3.view(), true);
         let ((hf, tf), (hb, tb)) = two(
-            || fused_gru::forward(xf, t, b, &params[0]),
-            || fused_gru::forward(xb, t, b, &params[1]),
+            || fused_gru::forward(xf, t, b, &params[0], None),
+            || fused_gru::forward(xb, t, b, &params[1], None),
         );
         let hid = self.hidden as usize;
         let mut last = Array2::<f32>::zeros((b, 2 * hid));
@@ -119,8 +120,8 @@ impl Encoder {
         Ok(GruParams {
             w_ih: to_array2(&p[0])?,
             w_hh: to_array2(&p[1])?,
-            b_ih: Array1::from_vec(Vec::<f32>::try_from(&p[2].f_detach()?)?),
-            b_hh: Array1::from_vec(Vec::<f32>::try_from(&p[3].f_detach()?)?),
+            b_ih: Array1::from_vec(to_vec(&p[2])?),
+            b_hh: Array1::from_vec(to_vec(&p[3])?),
         })
     }
 
@@ -150,31 +151,6 @@ impl Encoder {
     }
 }
 
-fn to_array2(t: &Tensor) -> Result<Array2<f32>, ModelError> {
-    let size = t.size();
-    let data = Vec::<f32>::try_from(&t.f_detach()?.f_contiguous()?.f_flatten(0, -1)?)?;
-    Array2::from_shape_vec((size[0] as usize, size[1] as usize), data).map_err(|e| {
-        ModelError::Shape {
-            what: "encoder weight",
-            expected: e.to_string(),
-            found: size,
-        }
-    })
-}
-
-/// Runs `a` and `b`, on two threads when libtorch may use two or more.
-fn two<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
-    if tch::get_num_threads() >= 2 {
-        std::thread::scope(|s| {
-            let hb = s.spawn(b);
-            let ra = a();
-            (ra, hb.join().expect("encoder thread panicked"))
-        })
-    } else {
-        (a(), b())
-    }
-}
-
 /// What [`Encoder::forward_taped`] recorded, to finish the backward pass.
 pub struct EncoderTape {
     last: Tensor,
@@ -192,11 +168,11 @@ impl std::fmt::Debug for EncoderTape {
     }
 }
 
-impl EncoderTape {
+impl Tape for EncoderTape {
     /// After `loss.backward()`: adds the encoder parameters' gradients of
     /// that loss to their `.grad` (accumulating, as autograd does). A loss
     /// that did not depend on the final state adds nothing.
-    pub fn backward(&self) -> Result<(), ModelError> {
+    fn backward(&self) -> Result<(), ModelError> {
         let g = self.last.f_grad()?;
         if !g.defined() {
             return Ok(());
@@ -214,31 +190,31 @@ impl EncoderTape {
         let h = self.hidden;
         let (gf, gb) = (g.slice(ndarray::s![.., ..h]), g.slice(ndarray::s![.., h..]));
         let (tapes, params) = (&self.tapes, &self.params);
-        let (df, db) = two(
-            || fused_gru::backward(&tapes[0], &params[0], gf),
-            || fused_gru::backward(&tapes[1], &params[1], gb),
+        let ((df, _), (db, _)) = two(
+            || fused_gru::backward(&tapes[0], &params[0], OutputGrad::Last(gf)),
+            || fused_gru::backward(&tapes[1], &params[1], OutputGrad::Last(gb)),
         );
-        // Σ ⟨p, g⟩ has gradient exactly g in p: autograd accumulates it.
-        let mut surrogate: Option<Tensor> = None;
+        let mut pairs = Vec::with_capacity(8);
         for (i, d) in [df, db].into_iter().enumerate() {
-            let grads = [
-                Tensor::f_from_slice(d.w_ih.as_slice().expect("contiguous"))?,
-                Tensor::f_from_slice(d.w_hh.as_slice().expect("contiguous"))?,
-                Tensor::f_from_slice(d.b_ih.as_slice().expect("contiguous"))?,
-                Tensor::f_from_slice(d.b_hh.as_slice().expect("contiguous"))?,
-            ];
-            for (k, gk) in grads.into_iter().enumerate() {
-                let p = &self.tensors[4 * i + k];
-                let term = p.f_flatten(0, -1)?.f_dot(&gk)?;
-                surrogate = Some(match surrogate {
-                    Some(acc) => acc.f_add(&term)?,
-                    None => term,
-                });
-            }
+            let p = &self.tensors[4 * i..4 * i + 4];
+            pairs.push((
+                &p[0],
+                tensor(d.w_ih.as_slice().expect("contiguous"), &p[0].size())?,
+            ));
+            pairs.push((
+                &p[1],
+                tensor(d.w_hh.as_slice().expect("contiguous"), &p[1].size())?,
+            ));
+            pairs.push((
+                &p[2],
+                tensor(d.b_ih.as_slice().expect("contiguous"), &p[2].size())?,
+            ));
+            pairs.push((
+                &p[3],
+                tensor(d.b_hh.as_slice().expect("contiguous"), &p[3].size())?,
+            ));
         }
-        if let Some(s) = surrogate {
-            s.f_backward()?;
-        }
+        inject(&pairs)?;
         Ok(())
     }
 }

@@ -107,13 +107,15 @@ fn tanh(x: f32) -> f32 {
 }
 
 /// Runs one direction over `x` (`[T·B, C]`, time-major in the order the
-/// direction reads it) from a zero state. Returns the final state `[B, H]`
-/// and the tape for [`backward`].
+/// direction reads it) from `h0` (`[B, H]`; `None`: zeros). Returns the
+/// final state `[B, H]` and the tape for [`backward`] (which also holds
+/// every state, [`DirectionTape::states`]).
 pub fn forward(
     x: Array2<f32>,
     steps: usize,
     batch: usize,
     p: &GruParams,
+    h0: Option<ArrayView2<'_, f32>>,
 ) -> (Array2<f32>, DirectionTape) {
     let hid = p.hidden();
     let (t, b) = (steps, batch);
@@ -131,6 +133,9 @@ pub fn forward(
     let b_hn = b_hn.as_slice().expect("contiguous");
 
     let mut h = Array2::<f32>::zeros(((t + 1) * b, hid));
+    if let Some(h0) = h0 {
+        h.slice_mut(s![..b, ..]).assign(&h0);
+    }
     let mut r = Array2::<f32>::zeros((t * b, hid));
     let mut z = Array2::<f32>::zeros((t * b, hid));
     let mut n = Array2::<f32>::zeros((t * b, hid));
@@ -216,9 +221,23 @@ pub fn forward(
     (last, tape)
 }
 
-/// Gradients of a scalar loss with respect to one direction's parameters,
-/// given its gradient `dh` (`[B, H]`) with respect to the final state.
-pub fn backward(tape: &DirectionTape, p: &GruParams, dh: ArrayView2<'_, f32>) -> GruGrads {
+/// The gradient of a scalar loss with respect to a direction's outputs.
+#[derive(Debug, Clone, Copy)]
+pub enum OutputGrad<'a> {
+    /// With respect to the final state only, `[B, H]`.
+    Last(ArrayView2<'a, f32>),
+    /// With respect to every state h_1 … h_T, `[T·B, H]` time-major.
+    Every(ArrayView2<'a, f32>),
+}
+
+/// Gradients of a scalar loss with respect to one direction's parameters
+/// and to its initial state `h0` (`[B, H]`), given the loss's gradient
+/// with respect to its outputs.
+pub fn backward(
+    tape: &DirectionTape,
+    p: &GruParams,
+    d_out: OutputGrad<'_>,
+) -> (GruGrads, Array2<f32>) {
     let hid = p.hidden();
     let (t, b) = (tape.steps, tape.batch);
     let c = tape.x.ncols();
@@ -231,9 +250,15 @@ pub fn backward(tape: &DirectionTape, p: &GruParams, dh: ArrayView2<'_, f32>) ->
     // Gradients of this step's input and hidden pre-activations, [B, 3H].
     let mut dgi = Array2::<f32>::zeros((b, 3 * hid));
     let mut dgh = Array2::<f32>::zeros((b, 3 * hid));
-    let mut dh = dh.to_owned();
+    let (mut dh, every) = match d_out {
+        OutputGrad::Last(d) => (d.to_owned(), None),
+        OutputGrad::Every(d) => (Array2::<f32>::zeros((b, hid)), Some(d)),
+    };
     let mut dh_prev = Array2::<f32>::zeros((b, hid));
     for st in (0..t).rev() {
+        if let Some(d) = every {
+            dh += &d.slice(s![st * b..(st + 1) * b, ..]);
+        }
         for k in 0..b {
             let row = st * b + k;
             let dh_row = dh.row(k);
@@ -295,7 +320,14 @@ pub fn backward(tape: &DirectionTape, p: &GruParams, dh: ArrayView2<'_, f32>) ->
         grads.b_ih += &dgi.sum_axis(Axis(0));
         std::mem::swap(&mut dh, &mut dh_prev);
     }
-    grads
+    (grads, dh)
+}
+
+impl DirectionTape {
+    /// The states h_1 … h_T, `[T·B, H]` time-major.
+    pub fn states(&self) -> ArrayView2<'_, f32> {
+        self.h.slice(s![self.batch.., ..])
+    }
 }
 
 /// `[B, T, C]` (batch-major, row-major) as the time-major `[T·B, C]` that

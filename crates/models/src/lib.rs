@@ -43,6 +43,7 @@ pub mod fused_gru;
 pub mod layers;
 pub mod loss;
 pub mod sae;
+pub mod tape;
 
 pub use config::{
     CellKind, DiscreteConfig, DynamicsConfig, ModelConfig, NodeConfig, NodeOutput, NodeSolver,
@@ -55,6 +56,7 @@ pub use encoder::{Encoder, EncoderTape};
 pub use error::ModelError;
 pub use loss::poisson_nll;
 pub use sae::{parameter_count, SaeOutput, SequentialAutoencoder};
+pub use tape::{Tape, Taped};
 
 use tch::Tensor;
 

@@ -4,8 +4,9 @@ use tch::{nn, Kind, Tensor};
 
 use crate::config::ModelConfig;
 use crate::dynamics::{build_dynamics, Dynamics};
-use crate::encoder::{Encoder, EncoderTape};
+use crate::encoder::Encoder;
 use crate::layers::Linear;
+use crate::tape::Tape;
 use crate::{check_shape, ModelError};
 
 /// What one forward pass produces.
@@ -17,19 +18,20 @@ pub struct SaeOutput {
     pub latents: Tensor,
     /// Log firing rates, `[batch, time, channels]`.
     pub log_rates: Tensor,
-    /// The encoder's hand-written backward pass, when the forward pass ran
-    /// it (training mode, f32 on the CPU); [`SaeOutput::backward`] runs it.
-    pub encoder_tape: Option<EncoderTape>,
+    /// Hand-written backward passes of the layers that ran outside
+    /// autograd (training mode, f32 on the CPU: the encoder, and the GRU
+    /// dynamics), in forward order; [`SaeOutput::backward`] runs them.
+    pub tapes: Vec<Box<dyn Tape>>,
 }
 
 impl SaeOutput {
     /// Backpropagates `loss` (a scalar computed from this output) into
-    /// every parameter's `.grad`, the encoder's included. Use this rather
-    /// than `loss.backward()`: in training mode on the CPU the encoder runs
-    /// outside libtorch's autograd and gets its gradients here.
+    /// every parameter's `.grad`. Use this rather than `loss.backward()`:
+    /// in training mode on the CPU the encoder (and the GRU dynamics) run
+    /// outside libtorch's autograd and get their gradients here.
     pub fn backward(&self, loss: &Tensor) -> Result<(), ModelError> {
         loss.f_backward()?;
-        if let Some(tape) = &self.encoder_tape {
+        for tape in self.tapes.iter().rev() {
             tape.backward()?;
         }
         Ok(())
@@ -86,9 +88,10 @@ impl SequentialAutoencoder {
         self.channels
     }
 
-    /// Whether training-mode forward passes on the CPU run the encoder by
-    /// the hand-written kernels ([`crate::fused_gru`], the default) or by
-    /// libtorch's GRU and autograd. Both compute the same function.
+    /// Whether training-mode forward passes on the CPU run the encoder (and
+    /// the GRU dynamics) by the hand-written kernels ([`crate::fused_gru`],
+    /// the default) or by libtorch's GRU and autograd. Both compute the same
+    /// function.
     pub fn set_fused_encoder(&mut self, on: bool) {
         self.fused_encoder = on;
     }
@@ -122,20 +125,34 @@ impl SequentialAutoencoder {
     pub fn forward_t(&self, spikes: &Tensor, train: bool) -> Result<SaeOutput, ModelError> {
         let steps = spikes.size().get(1).copied().unwrap_or(0);
         let x = self.prepare(spikes)?;
-        let (z0, encoder_tape) = if train && self.fused_encoder && self.encoder.can_tape(&x) {
+        let fused = train && self.fused_encoder && self.encoder.can_tape(&x);
+        let mut tapes: Vec<Box<dyn Tape>> = Vec::new();
+        let z0 = if fused {
             let (h, tape) = self.encoder.forward_taped(&x)?;
-            (self.ic_from_state(&h, train)?, Some(tape))
+            tapes.push(Box::new(tape));
+            self.ic_from_state(&h, train)?
         } else {
             let (_, h) = self.encoder.forward(&x)?;
-            (self.ic_from_state(&h, train)?, None)
+            self.ic_from_state(&h, train)?
         };
-        let latents = self.dynamics.unroll(&z0, steps as usize)?;
+        let taped = if fused {
+            self.dynamics.unroll_taped(&z0, steps as usize)?
+        } else {
+            None
+        };
+        let latents = match taped {
+            Some((latents, tape)) => {
+                tapes.push(tape);
+                latents
+            }
+            None => self.dynamics.unroll(&z0, steps as usize)?,
+        };
         let log_rates = self.readout.forward(&latents);
         Ok(SaeOutput {
             z0,
             latents,
             log_rates,
-            encoder_tape,
+            tapes,
         })
     }
 

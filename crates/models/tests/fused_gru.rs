@@ -1,9 +1,11 @@
-//! The hand-written encoder kernels against libtorch's GRU and autograd:
-//! the same final states and the same parameter gradients, to f32 rounding,
-//! alone and inside the whole model (dropout on, same seed), on one thread
-//! and on two.
+//! The hand-written GRU kernels (encoder and GRU dynamics) against
+//! libtorch's GRU and autograd: the same states and the same parameter
+//! gradients, to f32 rounding, alone and inside the whole model (dropout on,
+//! same seed), on one thread and on two.
 
-use latentdyn_models::{poisson_nll, Encoder, ModelConfig, SequentialAutoencoder};
+use latentdyn_models::{
+    poisson_nll, Dynamics, Encoder, GruDynamics, ModelConfig, SequentialAutoencoder, Tape,
+};
 use tch::{nn, Device, Kind, Tensor};
 
 /// libtorch's random generator and thread count are process-wide: the
@@ -66,7 +68,7 @@ fn encoder_matches_libtorch(threads: i32) {
         rel(&h, &h_ref)
     );
     (&h * &probe).sum(Kind::Float).backward();
-    tape.backward().unwrap();
+    Tape::backward(&tape).unwrap();
     let g = grads(&vs);
     assert_eq!(g.len(), 8);
     for ((name, a), (_, b)) in g.iter().zip(&g_ref) {
@@ -95,7 +97,7 @@ fn gradients_accumulate_like_autograd() {
     let run = || {
         let (h, tape) = enc.forward_taped(&x).unwrap();
         h.square().sum(Kind::Float).backward();
-        tape.backward().unwrap();
+        Tape::backward(&tape).unwrap();
     };
     run();
     let once = grads(&vs);
@@ -106,7 +108,7 @@ fn gradients_accumulate_like_autograd() {
     // A loss that ignores the encoder leaves its gradients alone.
     zero(&vs);
     let (_h, tape) = enc.forward_taped(&x).unwrap();
-    tape.backward().unwrap();
+    Tape::backward(&tape).unwrap();
     for (name, g) in grads(&vs) {
         assert_eq!(g.abs().sum(Kind::Float).double_value(&[]), 0.0, "{name}");
     }
@@ -115,7 +117,12 @@ fn gradients_accumulate_like_autograd() {
 #[test]
 fn whole_model_gradients_match_with_dropout_on() {
     let _guard = lock();
-    for cfg in [ModelConfig::study_gru(3), ModelConfig::study_node(3)] {
+    for (cfg, tapes) in [
+        (ModelConfig::study_gru(3), 2),
+        (ModelConfig::study_gru(25), 2),
+        (ModelConfig::study_node(3), 1),
+        (ModelConfig::study_node_discrete(3), 1),
+    ] {
         tch::manual_seed(11);
         let vs = nn::VarStore::new(Device::Cpu);
         let mut model = SequentialAutoencoder::new(&vs.root(), &cfg, 10).unwrap();
@@ -126,17 +133,13 @@ fn whole_model_gradients_match_with_dropout_on() {
             let out = model.forward_t(&x, true).unwrap();
             let loss = poisson_nll(&out.log_rates, &x, None).unwrap();
             out.backward(&loss).unwrap();
-            (
-                loss.double_value(&[]),
-                out.encoder_tape.is_some(),
-                grads(&vs),
-            )
+            (loss.double_value(&[]), out.tapes.len(), grads(&vs))
         };
         model.set_fused_encoder(false);
         let (loss_ref, taped_ref, g_ref) = step(&model);
         model.set_fused_encoder(true);
         let (loss, taped, g) = step(&model);
-        assert!(!taped_ref && taped);
+        assert_eq!((taped_ref, taped), (0, tapes));
         assert!(
             (loss - loss_ref).abs() < 1e-5 * loss_ref.abs(),
             "{loss} vs {loss_ref}"
@@ -154,8 +157,52 @@ fn eval_mode_and_f64_models_use_libtorch() {
     let mut vs = nn::VarStore::new(Device::Cpu);
     let model = SequentialAutoencoder::new(&vs.root(), &ModelConfig::study_gru(3), 4).unwrap();
     let x = spikes(3, 8, 4, 2);
-    assert!(model.forward_t(&x, false).unwrap().encoder_tape.is_none());
-    assert!(model.forward_t(&x, true).unwrap().encoder_tape.is_some());
+    assert!(model.forward_t(&x, false).unwrap().tapes.is_empty());
+    assert_eq!(model.forward_t(&x, true).unwrap().tapes.len(), 2);
     vs.double();
-    assert!(model.forward_t(&x, true).unwrap().encoder_tape.is_none());
+    assert!(model.forward_t(&x, true).unwrap().tapes.is_empty());
+}
+
+#[test]
+fn gru_dynamics_unroll_matches_libtorch_with_gradients_into_z0() {
+    let _guard = lock();
+    tch::manual_seed(5);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let dynamics = GruDynamics::new(&vs.root(), 6).unwrap();
+    tch::manual_seed(6);
+    let z0 = Tensor::randn([7, 6], (Kind::Float, Device::Cpu)).set_requires_grad(true);
+    let probe = Tensor::randn([7, 30, 6], (Kind::Float, Device::Cpu));
+
+    let reference = dynamics.unroll(&z0, 30).unwrap();
+    (&reference * &probe).sum(Kind::Float).backward();
+    let g_ref = grads(&vs);
+    let dz0_ref = z0.grad().copy();
+
+    zero(&vs);
+    let mut z0g = z0.grad();
+    let _ = z0g.zero_();
+    let (latents, tape) = dynamics
+        .unroll_taped(&z0, 30)
+        .unwrap()
+        .expect("f32 on the CPU");
+    assert!(
+        rel(&latents, &reference) < 1e-6,
+        "{}",
+        rel(&latents, &reference)
+    );
+    (&latents * &probe).sum(Kind::Float).backward();
+    tape.backward().unwrap();
+    for ((name, a), (_, b)) in grads(&vs).iter().zip(&g_ref) {
+        if b.abs().max().double_value(&[]) == 0.0 {
+            // weight_ih sees only zero inputs: no gradient either way.
+            assert_eq!(a.abs().max().double_value(&[]), 0.0, "{name}");
+        } else {
+            assert!(rel(a, b) < 1e-5, "{name}: relative error {}", rel(a, b));
+        }
+    }
+    assert!(
+        rel(&z0.grad(), &dz0_ref) < 1e-5,
+        "dz0: {}",
+        rel(&z0.grad(), &dz0_ref)
+    );
 }

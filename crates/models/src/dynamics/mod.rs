@@ -10,6 +10,7 @@ use std::fmt;
 use tch::{nn, Tensor};
 
 use crate::config::DynamicsConfig;
+use crate::tape::Taped;
 use crate::{check_shape, ModelError};
 
 mod discrete;
@@ -56,6 +57,16 @@ pub trait Dynamics: fmt::Debug {
             states.push(z.shallow_clone());
         }
         Ok(Tensor::f_stack(&states, 1)?)
+    }
+
+    /// The training path of [`Dynamics::unroll`] by hand-written kernels,
+    /// when this dynamics has one for `z0`'s kind and device: the trajectory
+    /// as a fresh autograd leaf and the [`Tape`] that finishes its backward
+    /// pass (into the parameters and `z0`). `None` (the default): use
+    /// [`Dynamics::unroll`].
+    fn unroll_taped(&self, z0: &Tensor, steps: usize) -> Result<Option<Taped>, ModelError> {
+        let _ = (z0, steps);
+        Ok(None)
     }
 
     /// Vector-field evaluations since the last [`Dynamics::reset_evaluations`]
