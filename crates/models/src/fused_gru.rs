@@ -102,15 +102,26 @@ fn sigmoid(x: f32) -> f32 {
 
 /// tanh x = 1 − 2 / (e^(2x) + 1): absolute error below 3e-7.
 #[inline(always)]
-fn tanh(x: f32) -> f32 {
+pub(crate) fn tanh(x: f32) -> f32 {
     1.0 - 2.0 / (exp(2.0 * x) + 1.0)
 }
 
+crate::simd::avx2_dispatch! {
 /// Runs one direction over `x` (`[T·B, C]`, time-major in the order the
-/// direction reads it) from `h0` (`[B, H]`; `None`: zeros). Returns the
-/// final state `[B, H]` and the tape for [`backward`] (which also holds
-/// every state, [`DirectionTape::states`]).
-pub fn forward(
+    /// direction reads it) from `h0` (`[B, H]`; `None`: zeros). Returns the
+    /// final state `[B, H]` and the tape for [`backward`] (which also holds
+    /// every state, [`DirectionTape::states`]).
+    pub fn forward(
+        x: Array2<f32>,
+        steps: usize,
+        batch: usize,
+        p: &GruParams,
+        h0: Option<ArrayView2<'_, f32>>,
+    ) -> (Array2<f32>, DirectionTape) => forward_portable
+}
+
+#[inline(always)]
+fn forward_portable(
     x: Array2<f32>,
     steps: usize,
     batch: usize,
@@ -230,10 +241,19 @@ pub enum OutputGrad<'a> {
     Every(ArrayView2<'a, f32>),
 }
 
+crate::simd::avx2_dispatch! {
 /// Gradients of a scalar loss with respect to one direction's parameters
-/// and to its initial state `h0` (`[B, H]`), given the loss's gradient
-/// with respect to its outputs.
-pub fn backward(
+    /// and to its initial state `h0` (`[B, H]`), given the loss's gradient
+    /// with respect to its outputs.
+    pub fn backward(
+        tape: &DirectionTape,
+        p: &GruParams,
+        d_out: OutputGrad<'_>,
+    ) -> (GruGrads, Array2<f32>) => backward_portable
+}
+
+#[inline(always)]
+fn backward_portable(
     tape: &DirectionTape,
     p: &GruParams,
     d_out: OutputGrad<'_>,

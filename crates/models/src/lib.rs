@@ -43,6 +43,7 @@ pub mod fused_gru;
 pub mod layers;
 pub mod loss;
 pub mod sae;
+mod simd;
 pub mod tape;
 
 pub use config::{

@@ -1,10 +1,11 @@
-//! The hand-written GRU kernels (encoder and GRU dynamics) against
-//! libtorch's GRU and autograd: the same states and the same parameter
+//! The hand-written kernels (GRU encoder, GRU dynamics, neural ODE) against
+//! libtorch's layers and autograd: the same states and the same parameter
 //! gradients, to f32 rounding, alone and inside the whole model (dropout on,
 //! same seed), on one thread and on two.
 
 use latentdyn_models::{
-    poisson_nll, Dynamics, Encoder, GruDynamics, ModelConfig, SequentialAutoencoder, Tape,
+    poisson_nll, Dynamics, Encoder, GruDynamics, ModelConfig, NodeDynamics, SequentialAutoencoder,
+    Tape,
 };
 use tch::{nn, Device, Kind, Tensor};
 
@@ -120,7 +121,8 @@ fn whole_model_gradients_match_with_dropout_on() {
     for (cfg, tapes) in [
         (ModelConfig::study_gru(3), 2),
         (ModelConfig::study_gru(25), 2),
-        (ModelConfig::study_node(3), 1),
+        (ModelConfig::study_node(3), 2),
+        (ModelConfig::study_node(10), 2),
         (ModelConfig::study_node_discrete(3), 1),
     ] {
         tch::manual_seed(11);
@@ -202,6 +204,56 @@ fn gru_dynamics_unroll_matches_libtorch_with_gradients_into_z0() {
     }
     assert!(
         rel(&z0.grad(), &dz0_ref) < 1e-5,
+        "dz0: {}",
+        rel(&z0.grad(), &dz0_ref)
+    );
+}
+
+#[test]
+fn node_unroll_matches_libtorch_with_the_same_evaluations_and_gradients() {
+    let _guard = lock();
+    tch::manual_seed(8);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let cfg = match ModelConfig::study_node(3).dynamics {
+        latentdyn_models::DynamicsConfig::Node(c) => c,
+        other => panic!("study_node has {other:?}"),
+    };
+    let node = NodeDynamics::new(&vs.root(), 3, &cfg).unwrap();
+    tch::manual_seed(9);
+    let z0 = (Tensor::randn([40, 3], (Kind::Float, Device::Cpu)) * 0.8).set_requires_grad(true);
+    let probe = Tensor::randn([40, 70, 3], (Kind::Float, Device::Cpu));
+
+    node.reset_evaluations();
+    let reference = node.unroll(&z0, 70).unwrap();
+    let nfe_ref = node.evaluations().unwrap();
+    (&reference * &probe).sum(Kind::Float).backward();
+    let g_ref = grads(&vs);
+    let dz0_ref = z0.grad().copy();
+
+    zero(&vs);
+    let _ = z0.grad().zero_();
+    node.reset_evaluations();
+    let (latents, tape) = node
+        .unroll_taped(&z0, 70)
+        .unwrap()
+        .expect("Tsit5 to the outputs");
+    assert_eq!(
+        node.evaluations().unwrap(),
+        nfe_ref,
+        "evaluations per forward"
+    );
+    assert!(
+        rel(&latents, &reference) < 1e-5,
+        "{}",
+        rel(&latents, &reference)
+    );
+    (&latents * &probe).sum(Kind::Float).backward();
+    tape.backward().unwrap();
+    for ((name, a), (_, b)) in grads(&vs).iter().zip(&g_ref) {
+        assert!(rel(a, b) < 1e-4, "{name}: relative error {}", rel(a, b));
+    }
+    assert!(
+        rel(&z0.grad(), &dz0_ref) < 1e-4,
         "dz0: {}",
         rel(&z0.grad(), &dz0_ref)
     );

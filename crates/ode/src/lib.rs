@@ -28,7 +28,8 @@ pub mod test_models;
 pub use dde::{solve_dde, DdeOptions, DdeProblem};
 pub use error::OdeError;
 pub use solve::{
-    solve_adaptive, solve_fixed, AdaptiveOptions, OdeFn, OutputMode, Solution, SolverStats,
+    solve_adaptive, solve_fixed, AcceptedStep, AdaptiveOptions, OdeFn, OutputMode, Solution,
+    SolverStats,
 };
 pub use state::State;
 pub use tableau::{DenseOutput, ErrorEstimator, Method, Tableau, UnknownMethod};

@@ -130,6 +130,23 @@ pub struct SolverStats {
     pub n_rejected: usize,
 }
 
+/// One accepted step: from `t` by `h`, ending exactly at `t_end` (which
+/// may differ from `t + h` by rounding when the step lands on an output).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AcceptedStep {
+    /// Start time.
+    pub t: f64,
+    /// Step size used by the stages.
+    pub h: f64,
+    /// End time as the solver recorded it.
+    pub t_end: f64,
+    /// Right-hand-side evaluations made before this step's stages: stage
+    /// `j ≥ 1` was evaluation number `rhs_before + j − 1` (counting from 0).
+    /// Stage 0 is f at the step's start: for FSAL methods the previous
+    /// accepted step's last stage (the first step: evaluation 0).
+    pub rhs_before: usize,
+}
+
 /// The result of a solve: the states at the requested times.
 #[derive(Debug)]
 pub struct Solution<S> {
@@ -139,6 +156,11 @@ pub struct Solution<S> {
     pub y: Vec<S>,
     /// Work counters.
     pub stats: SolverStats,
+    /// Every accepted step, in order: with them a caller can replay the
+    /// solve with fixed steps (for example, to backpropagate through it by
+    /// hand; the step sizes depend on the state only through the error
+    /// control, which carries no gradient).
+    pub accepted: Vec<AcceptedStep>,
 }
 
 pub(crate) fn validate_times(t_eval: &[f64]) -> Result<(), OdeError> {
@@ -429,6 +451,7 @@ pub fn solve_fixed<S: State, F: OdeFn<S>>(
             t: t_eval.to_vec(),
             y: ys,
             stats,
+            accepted: Vec::new(),
         });
     }
     let mut rhs = |t: f64, y: &S| f.rhs(t, y);
@@ -439,6 +462,7 @@ pub fn solve_fixed<S: State, F: OdeFn<S>>(
     let mut y = y0.clone_state();
     let mut t = t0;
     let mut k0_valid = true;
+    let mut accepted = Vec::with_capacity((t_eval.len() - 1) * substeps);
     for w in t_eval.windows(2) {
         let h = (w[1] - w[0]) / substeps as f64;
         for n in 0..substeps {
@@ -446,12 +470,20 @@ pub fn solve_fixed<S: State, F: OdeFn<S>>(
                 work.k[0] = rhs(t, &y);
                 stats.n_rhs += 1;
             }
+            let rhs_before = stats.n_rhs;
             rk_step(tableau, &mut rhs, t, &y, h, &mut work, &mut stats.n_rhs);
+            let t_start = t;
             t = if n + 1 == substeps {
                 w[1]
             } else {
                 w[0] + (n + 1) as f64 * h
             };
+            accepted.push(AcceptedStep {
+                t: t_start,
+                h,
+                t_end: t,
+                rhs_before,
+            });
             std::mem::swap(&mut y, &mut work.y1);
             if !y.all_finite() {
                 return Err(OdeError::NonFinite { t });
@@ -471,6 +503,7 @@ pub fn solve_fixed<S: State, F: OdeFn<S>>(
         t: t_eval.to_vec(),
         y: ys,
         stats,
+        accepted,
     })
 }
 
@@ -585,6 +618,7 @@ pub(crate) fn integrate<S: State>(
             t: t_eval.to_vec(),
             y: ys,
             stats,
+            accepted: Vec::new(),
         });
     }
     let f0 = rhs(t0, y0);
@@ -615,6 +649,7 @@ pub(crate) fn integrate<S: State>(
         .position(|&b| b > t0)
         .unwrap_or(breakpoints.len());
     let mut last_rejected = false;
+    let mut accepted = Vec::new();
     let q = tableau.controller_order;
     let mut steps = 0usize;
     let mode = opts.output;
@@ -646,6 +681,7 @@ pub(crate) fn integrate<S: State>(
         {
             return Err(OdeError::StepSizeUnderflow { t, h: h_try });
         }
+        let rhs_before = stats.n_rhs;
         rk_step(tableau, rhs, t, &y, h_try, &mut work, &mut stats.n_rhs);
         steps += 1;
         let err = step_error(tableau, &y, h_try, &mut work, opts.rtol, opts.atol);
@@ -657,6 +693,12 @@ pub(crate) fn integrate<S: State>(
             if !work.y1.all_finite() {
                 return Err(OdeError::NonFinite { t: t1 });
             }
+            accepted.push(AcceptedStep {
+                t,
+                h: h_try,
+                t_end: t1,
+                rhs_before,
+            });
             let needs_interp = out < t_eval.len() && t_eval[out] < t1;
             if needs_interp || always_dense {
                 if let Some(dense) =
@@ -701,5 +743,6 @@ pub(crate) fn integrate<S: State>(
         t: t_eval.to_vec(),
         y: ys,
         stats,
+        accepted,
     })
 }

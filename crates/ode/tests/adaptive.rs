@@ -319,3 +319,53 @@ fn vec_state_matches_array_state() {
         assert_eq!(x.to_vec(), *y);
     }
 }
+
+/// The accepted-step record: contiguous steps that cover the span, land on
+/// every output (step-to-outputs mode), one per accepted step, and stage
+/// indices as documented — for an FSAL method the last stage of the step
+/// that lands on an output was evaluated at that output's state.
+#[test]
+fn accepted_steps_replay_the_solve() {
+    let lorenz = Lorenz::study();
+    let log = std::cell::RefCell::new(Vec::<Array1<f64>>::new());
+    let f = |t: f64, y: &Array1<f64>| {
+        log.borrow_mut().push(y.clone());
+        latentdyn_ode::OdeFn::rhs(&lorenz, t, y)
+    };
+    let y0 = array![1.0, 1.0, 1.0];
+    let t = linspace(0.0, 2.0, 21);
+    let tab = Method::Tsit5.tableau();
+    let opts = AdaptiveOptions {
+        output: OutputMode::StepToOutputs,
+        ..AdaptiveOptions::with_tol(1e-6, 1e-6)
+    };
+    let sol = solve_adaptive(&f, &y0, &t, &tab, &opts).unwrap();
+    let log = log.borrow().clone();
+    assert_eq!(sol.accepted.len(), sol.stats.n_accepted);
+    assert_eq!(log.len(), sol.stats.n_rhs);
+    assert_eq!(sol.accepted[0].t, 0.0);
+    for w in sol.accepted.windows(2) {
+        assert_eq!(w[0].t_end, w[1].t, "steps are contiguous");
+        assert!(w[1].rhs_before > w[0].rhs_before);
+    }
+    assert_eq!(sol.accepted.last().unwrap().t_end, 2.0);
+    let s = tab.stages();
+    let mut out = 1;
+    for st in &sol.accepted {
+        assert!((st.t + st.h - st.t_end).abs() < 1e-12);
+        if st.t_end == t[out] {
+            let last_stage = &log[st.rhs_before + s - 2];
+            assert_eq!(last_stage, &sol.y[out], "output {out}");
+            out += 1;
+        }
+    }
+    assert_eq!(out, t.len(), "every output was landed on");
+
+    let plain = |t: f64, y: &Array1<f64>| latentdyn_ode::OdeFn::rhs(&lorenz, t, y);
+    let fixed = solve_fixed(&plain, &y0, &t, &Method::Rk4.tableau(), 3).unwrap();
+    assert_eq!(fixed.accepted.len(), 20 * 3);
+    assert!(fixed
+        .accepted
+        .iter()
+        .all(|s| (s.h - 0.1 / 3.0).abs() < 1e-15));
+}

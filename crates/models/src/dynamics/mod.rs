@@ -16,6 +16,7 @@ use crate::{check_shape, ModelError};
 mod discrete;
 mod gru;
 mod node;
+mod node_kernel;
 
 pub use discrete::DiscreteDynamics;
 pub use gru::GruDynamics;

@@ -145,6 +145,56 @@ impl Dynamics for NodeDynamics {
         Ok(Tensor::f_stack(&sol.y, 1)?)
     }
 
+    fn unroll_taped(
+        &self,
+        z0: &Tensor,
+        steps: usize,
+    ) -> Result<Option<crate::tape::Taped>, ModelError> {
+        check_shape("initial condition", z0, &[None, Some(self.latent)])?;
+        check_steps(steps)?;
+        let mlp = &self.field.mlp;
+        let cpu_f32 = |t: &Tensor| t.device() == tch::Device::Cpu && t.kind() == tch::Kind::Float;
+        let NodeSolver::Adaptive {
+            method,
+            rtol,
+            atol,
+            output: NodeOutput::StepToOutputs,
+        } = &self.solver
+        else {
+            return Ok(None);
+        };
+        if !cpu_f32(z0) || !cpu_f32(&mlp.l1.weight) {
+            return Ok(None);
+        }
+        let opts = AdaptiveOptions {
+            rtol: *rtol,
+            atol: *atol,
+            max_steps: MAX_SOLVER_STEPS,
+            output: OutputMode::StepToOutputs,
+            ..AdaptiveOptions::default()
+        };
+        let params = super::node_kernel::MlpParams::from_tensors(
+            &mlp.l1.weight,
+            &mlp.l1.bias,
+            &mlp.l2.weight,
+            &mlp.l2.bias,
+        )?;
+        let tensors =
+            [&mlp.l1.weight, &mlp.l1.bias, &mlp.l2.weight, &mlp.l2.bias].map(Tensor::shallow_clone);
+        let t_eval: Vec<f64> = (0..steps).map(|i| self.time(i)).collect();
+        let count = || self.field.nfe.set(self.field.nfe.get() + 1);
+        let taped = super::node_kernel::solve_taped(
+            params,
+            tensors,
+            z0,
+            &t_eval,
+            &tableau(*method),
+            &opts,
+            &count,
+        )?;
+        Ok(taped.map(|(leaf, tape)| (leaf, Box::new(tape) as Box<dyn crate::tape::Tape>)))
+    }
+
     fn evaluations(&self) -> Option<usize> {
         Some(self.field.nfe())
     }

@@ -1,0 +1,61 @@
+//! Elementwise kernels compiled twice: for the baseline x86-64 target (SSE2)
+//! and with AVX2 + FMA, chosen at run time. Everything else in the crate is
+//! safe code; the one `unsafe` here calls a function compiled for CPU
+//! features that were checked to be present just before.
+
+use crate::fused_gru::tanh;
+
+/// Defines `$name` as a call of the `#[inline(always)]` function `$portable`
+/// that runs a copy compiled with AVX2 + FMA when the CPU has them, and the
+/// baseline copy otherwise.
+macro_rules! avx2_dispatch {
+    ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) $(-> $ret:ty)? => $portable:path) => {
+        $(#[$m])*
+        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2,fma")]
+                fn avx2($($arg: $ty),*) $(-> $ret)? {
+                    $portable($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                {
+                    // SAFETY: AVX2 and FMA were detected on this CPU just above.
+                    #[allow(unsafe_code)]
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $portable($($arg),*)
+        }
+    };
+}
+pub(crate) use avx2_dispatch;
+
+avx2_dispatch! {
+    /// tanh of every element, in place.
+    pub(crate) fn tanh_slice(xs: &mut [f32]) => tanh_slice_portable
+}
+
+#[inline(always)]
+fn tanh_slice_portable(xs: &mut [f32]) {
+    for x in xs {
+        *x = tanh(*x);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dispatched_and_portable_agree() {
+        let xs: Vec<f32> = (0..1003).map(|i| (i as f32 - 500.0) * 0.013).collect();
+        let mut a = xs.clone();
+        super::tanh_slice(&mut a);
+        let mut b = xs.clone();
+        super::tanh_slice_portable(&mut b);
+        for ((&x, &p), &q) in xs.iter().zip(&a).zip(&b) {
+            assert!((p - q).abs() <= 2.0 * f32::EPSILON, "tanh({x}): {p} vs {q}");
+            assert!((f64::from(p) - f64::from(x).tanh()).abs() < 3e-7);
+        }
+    }
+}
