@@ -54,6 +54,10 @@ pub struct TrainArgs {
     /// Start over even if the directory holds a resumable run.
     #[arg(long)]
     fresh: bool,
+    /// Train with libtorch's operators and autograd throughout instead of
+    /// the hand-written CPU kernels (same gradients up to f32 rounding, slower).
+    #[arg(long)]
+    libtorch_kernels: bool,
 }
 
 /// Arguments of `latentdyn eval`.
@@ -142,6 +146,7 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
     let mut opts = RunOptions::new(&out);
     opts.device = device;
     opts.threads = args.threads;
+    opts.fused_kernels = !args.libtorch_kernels;
     eprintln!(
         "training {} on {} ({} epochs, {:?}) -> {}",
         cfg.run_name(),

@@ -59,6 +59,11 @@ pub struct RunOptions {
     pub resume: bool,
     /// Stop after this many epochs of this call (for tests of resuming).
     pub stop_after: Option<usize>,
+    /// On the CPU, train the GRU encoder, GRU dynamics and neural ODE by the
+    /// hand-written kernels of `latentdyn_models` (the default; several
+    /// times faster) instead of libtorch's operators and autograd. Both
+    /// compute the same gradients up to f32 rounding.
+    pub fused_kernels: bool,
 }
 
 impl RunOptions {
@@ -70,6 +75,7 @@ impl RunOptions {
             threads: None,
             resume: true,
             stop_after: None,
+            fused_kernels: true,
         }
     }
 }
@@ -204,7 +210,8 @@ pub fn train(
     tch::manual_seed(cfg.seed as i64);
     let mut vs = VarStore::new(opts.device);
     let (_, steps, channels) = data.spikes.dim();
-    let model = SequentialAutoencoder::new(&vs.root(), &cfg.model, channels as i64)?;
+    let mut model = SequentialAutoencoder::new(&vs.root(), &cfg.model, channels as i64)?;
+    model.set_fused_encoder(opts.fused_kernels);
     let mut adam = Adam::new(&vs, cfg.train.optimizer);
     let n_params = parameter_count(&vs);
 

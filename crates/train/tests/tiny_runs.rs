@@ -210,3 +210,34 @@ fn bad_configs_and_mismatched_directories_are_refused() {
     .to_string();
     assert!(err.contains("dataset"), "{err}");
 }
+
+/// The hand-written CPU kernels and libtorch's operators train the same
+/// model: the same seed gives the same first-epoch loss up to f32 rounding.
+#[test]
+fn fused_kernels_and_libtorch_agree_on_the_first_epoch() {
+    let data = tiny_dataset();
+    for preset in ["gru", "node"] {
+        let cfg = tiny_config(preset, &data, 2);
+        let mut losses = Vec::new();
+        for fused in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut o = opts(dir.path());
+            o.fused_kernels = fused;
+            let mut first = None;
+            train(&cfg, &data, &o, &mut |r| {
+                first.get_or_insert((r.train_loss, r.metrics.nll));
+            })
+            .unwrap();
+            losses.push(first.unwrap());
+        }
+        let (a, b) = (losses[0], losses[1]);
+        assert!(
+            (a.0 - b.0).abs() < 1e-4 * b.0.abs(),
+            "{preset}: train {a:?} vs {b:?}"
+        );
+        assert!(
+            (a.1 - b.1).abs() < 1e-3 * b.1.abs(),
+            "{preset}: valid {a:?} vs {b:?}"
+        );
+    }
+}
