@@ -1,10 +1,13 @@
 //! The study's discrete-time cells (`node-discrete` and the ablation).
 
-use tch::{nn, Tensor};
+use ndarray::{s, Array1, Array2};
+use tch::{nn, Device, Kind, Tensor};
 
+use super::node_kernel::MlpParams;
 use super::Dynamics;
 use crate::config::{CellKind, DiscreteConfig};
 use crate::layers::{Mlp, RnnCell};
+use crate::tape::{batch_major, inject, tensor, to_array2, to_vec, Tape, Taped};
 use crate::{check_shape, ModelError};
 
 /// The function applied to `[u, z]`, u = 0 of size 1.
@@ -64,5 +67,131 @@ impl Dynamics for DiscreteDynamics {
             Some(dt) => z + out * dt,
             None => out,
         })
+    }
+
+    fn unroll_taped(&self, z0: &Tensor, steps: usize) -> Result<Option<Taped>, ModelError> {
+        check_shape("initial condition", z0, &[None, Some(self.latent)])?;
+        super::check_steps(steps)?;
+        let Cell::Mlp(mlp) = &self.cell else {
+            return Ok(None);
+        };
+        let cpu_f32 = |t: &Tensor| t.device() == Device::Cpu && t.kind() == Kind::Float;
+        if !cpu_f32(z0) || !cpu_f32(&mlp.l1.weight) {
+            return Ok(None);
+        }
+        // The cell reads [u, z] with u = 0: only W1's columns 1.. act.
+        let w1 = to_array2(&mlp.l1.weight)?;
+        let params = MlpParams::from_arrays(
+            w1.slice(s![.., 1..]).to_owned(),
+            Array1::from_vec(to_vec(&mlp.l1.bias)?),
+            to_array2(&mlp.l2.weight)?,
+            Array1::from_vec(to_vec(&mlp.l2.bias)?),
+        );
+        let b = z0.size()[0] as usize;
+        let l = self.latent as usize;
+        let mut z = to_array2(z0)?;
+        let mut inputs = Vec::with_capacity(steps);
+        let mut acts = Vec::with_capacity(steps);
+        let mut tm = Array2::<f32>::zeros((steps * b, l));
+        for st in 0..steps {
+            let (f, act) = params.forward(z.view());
+            let next = match self.residual_dt {
+                Some(dt) => {
+                    let mut n = z.clone();
+                    n.scaled_add(dt as f32, &f);
+                    n
+                }
+                None => f,
+            };
+            tm.slice_mut(s![st * b..(st + 1) * b, ..]).assign(&next);
+            inputs.push(std::mem::replace(&mut z, next));
+            acts.push(act);
+        }
+        let latents = batch_major(tm.view(), steps);
+        let leaf = tensor(
+            latents.as_slice().expect("contiguous"),
+            &[b as i64, steps as i64, self.latent],
+        )?
+        .set_requires_grad(true);
+        let tape = DiscreteTape {
+            leaf: leaf.shallow_clone(),
+            z0: z0.shallow_clone(),
+            params,
+            residual_dt: self.residual_dt,
+            inputs,
+            acts,
+            tensors: [&mlp.l1.weight, &mlp.l1.bias, &mlp.l2.weight, &mlp.l2.bias]
+                .map(Tensor::shallow_clone),
+        };
+        Ok(Some((leaf, Box::new(tape))))
+    }
+}
+
+/// The MLP cell's unroll, recorded for [`Tape::backward`].
+struct DiscreteTape {
+    leaf: Tensor,
+    z0: Tensor,
+    params: MlpParams,
+    residual_dt: Option<f64>,
+    inputs: Vec<Array2<f32>>,
+    acts: Vec<Array2<f32>>,
+    tensors: [Tensor; 4],
+}
+
+impl std::fmt::Debug for DiscreteTape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiscreteTape")
+            .field("latents", &self.leaf.size())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tape for DiscreteTape {
+    fn backward(&self) -> Result<(), ModelError> {
+        let g = self.leaf.f_grad()?;
+        if !g.defined() {
+            return Ok(());
+        }
+        let size = g.size();
+        let (b, t, l) = (size[0] as usize, size[1] as usize, size[2] as usize);
+        let g = to_array2(&g.f_transpose(0, 1)?.f_reshape([(t * b) as i64, l as i64])?)?;
+        let mut grads = self.params.zeros_like();
+        let mut zbar = Array2::<f32>::zeros((b, l));
+        for st in (0..t).rev() {
+            zbar += &g.slice(s![st * b..(st + 1) * b, ..]);
+            let (z, act) = (&self.inputs[st], &self.acts[st]);
+            zbar = match self.residual_dt {
+                Some(dt) => {
+                    let gf = &zbar * dt as f32;
+                    let back = self.params.vjp(z.view(), act, gf.view(), &mut grads);
+                    zbar + back
+                }
+                None => self.params.vjp(z.view(), act, zbar.view(), &mut grads),
+            };
+        }
+        let [w1, b1, w2, b2] = &self.tensors;
+        let w1g = grads.w1_grad();
+        let mut full = Array2::<f32>::zeros((w1g.nrows(), w1g.ncols() + 1));
+        full.slice_mut(s![.., 1..]).assign(&w1g);
+        let (gb1, gw2, gb2) = grads.rest();
+        inject(&[
+            (
+                w1,
+                tensor(full.as_slice().expect("contiguous"), &w1.size())?,
+            ),
+            (b1, tensor(gb1.as_slice().expect("contiguous"), &b1.size())?),
+            (
+                w2,
+                tensor(
+                    gw2.as_standard_layout().as_slice().expect("contiguous"),
+                    &w2.size(),
+                )?,
+            ),
+            (b2, tensor(gb2.as_slice().expect("contiguous"), &b2.size())?),
+            (
+                &self.z0,
+                tensor(zbar.as_slice().expect("contiguous"), &self.z0.size())?,
+            ),
+        ])
     }
 }

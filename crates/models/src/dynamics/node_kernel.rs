@@ -100,17 +100,32 @@ impl MlpParams {
         w2: &Tensor,
         b2: &Tensor,
     ) -> Result<Self, ModelError> {
-        let w1 = to_array2(w1)?;
-        Ok(MlpParams {
-            w1t: w1.t().as_standard_layout().into_owned(),
-            w1,
-            b1: Array1::from_vec(to_vec(b1)?),
-            w2: to_array2(w2)?,
-            b2: Array1::from_vec(to_vec(b2)?),
-        })
+        Ok(Self::from_arrays(
+            to_array2(w1)?,
+            Array1::from_vec(to_vec(b1)?),
+            to_array2(w2)?,
+            Array1::from_vec(to_vec(b2)?),
+        ))
     }
 
-    fn zeros_like(&self) -> Self {
+    /// From W1 `[H, L]`, b1 `[H]`, W2 `[L, H]`, b2 `[L]`.
+    pub(crate) fn from_arrays(
+        w1: Array2<f32>,
+        b1: Array1<f32>,
+        w2: Array2<f32>,
+        b2: Array1<f32>,
+    ) -> Self {
+        let w1 = w1.as_standard_layout().into_owned();
+        MlpParams {
+            w1t: w1.t().as_standard_layout().into_owned(),
+            w1,
+            b1,
+            w2: w2.as_standard_layout().into_owned(),
+            b2,
+        }
+    }
+
+    pub(crate) fn zeros_like(&self) -> Self {
         MlpParams {
             w1: Array2::zeros(self.w1.raw_dim()),
             w1t: Array2::zeros(self.w1t.raw_dim()),
@@ -121,13 +136,13 @@ impl MlpParams {
     }
 
     /// f(z) and the hidden activation tanh(W1 z + b1).
-    fn forward(&self, z: ArrayView2<'_, f32>) -> (Array2<f32>, Array2<f32>) {
+    pub(crate) fn forward(&self, z: ArrayView2<'_, f32>) -> (Array2<f32>, Array2<f32>) {
         mlp_forward(self, z)
     }
 
     /// Given ∂loss/∂f(z) = `g`, accumulates the parameters' gradients into
     /// `grads` and returns ∂loss/∂z.
-    fn vjp(
+    pub(crate) fn vjp(
         &self,
         z: ArrayView2<'_, f32>,
         act: &Array2<f32>,
@@ -139,7 +154,7 @@ impl MlpParams {
 
     /// ∂/∂W1 of everything accumulated: the row-by-row path keeps it
     /// transposed.
-    fn w1_grad(&self) -> Array2<f32> {
+    pub(crate) fn w1_grad(&self) -> Array2<f32> {
         &self.w1 + &self.w1t.t()
     }
 }
@@ -462,5 +477,12 @@ impl Tape for NodeTape {
                 tensor(ybar.as_slice().expect("contiguous"), &self.z0.size())?,
             ),
         ])
+    }
+}
+
+impl MlpParams {
+    /// b1, W2 and b2 (for a parameter set used as a gradient accumulator).
+    pub(crate) fn rest(&self) -> (&Array1<f32>, &Array2<f32>, &Array1<f32>) {
+        (&self.b1, &self.w2, &self.b2)
     }
 }
