@@ -406,6 +406,68 @@ mod tests {
         assert_eq!(s.spurious, vec![1]);
     }
 
+    /// A linear system seen through an invertible affine map: the model's
+    /// eigenvectors are the true ones carried through the map, so mapped back
+    /// they are parallel to the truth's (|cos| = 1), scaled and with complex
+    /// phases included; swapped eigenvectors are not.
+    #[test]
+    fn eigenvectors_map_back_onto_the_true_directions() {
+        let w = array![[2.0, 0.5, 0.0], [0.0, 1.0, -1.0], [1.0, 0.0, 3.0]];
+        let b = array![1.0, -2.0, 0.5];
+        let truth = Array2::from_shape_fn((200, 3), |(i, j)| {
+            (i as f64 * 0.29 * (j as f64 + 1.5)).cos() * 2.0 + j as f64
+        });
+        let model = truth.dot(&w) + &b;
+        let to_true = AffineMap::fit(model.view(), truth.view()).expect("fit");
+        // True eigenvectors (rows): one real, a complex pair.
+        let c = |re: f64, im: f64| Complex::new(re, im);
+        let u = vec![
+            vec![c(1.0, 0.0), c(0.0, 0.0), c(0.5, 0.0)],
+            vec![c(0.0, 0.0), c(1.0, 0.3), c(-0.2, 1.0)],
+            vec![c(0.0, 0.0), c(1.0, -0.3), c(-0.2, -1.0)],
+        ];
+        // A direction maps as a row vector through the linear part: v = u·W,
+        // then an arbitrary complex scale (eigenvectors have no fixed norm).
+        let to_model = |u: &Vec<Complex>, scale: Complex| -> Vec<Complex> {
+            (0..3)
+                .map(|col| {
+                    let (mut re, mut im) = (0.0, 0.0);
+                    for (r, ur) in u.iter().enumerate() {
+                        re += ur.re * w[[r, col]];
+                        im += ur.im * w[[r, col]];
+                    }
+                    Complex::new(re * scale.re - im * scale.im, re * scale.im + im * scale.re)
+                })
+                .collect()
+        };
+        let eig = vec![c(0.8, 0.0), c(0.9, 0.2), c(0.9, -0.2)];
+        let mut true_pt = point(vec![0.5, 1.0, 2.0], eig.clone());
+        true_pt.eigenvectors = u.clone();
+        let loc = (Array1::from(true_pt.location.clone()).dot(&w) + &b).to_vec();
+        let mut model_pt = point(loc.clone(), eig.clone());
+        model_pt.eigenvectors = vec![
+            to_model(&u[0], c(-3.0, 0.0)),
+            to_model(&u[1], c(0.2, 0.7)),
+            to_model(&u[2], c(0.2, -0.7)),
+        ];
+        let s = align_fixed_points(&[model_pt.clone()], &[true_pt.clone()], &to_true, 0.5)
+            .expect("align");
+        assert_eq!(s.pairs.len(), 1);
+        for cos in &s.pairs[0].eigenvector_alignment {
+            assert!(
+                (cos - 1.0).abs() < 1e-9,
+                "{:?}",
+                s.pairs[0].eigenvector_alignment
+            );
+        }
+        // The real eigenvector swapped with one of the pair: no longer parallel.
+        let mut wrong = model_pt;
+        wrong.eigenvectors.swap(0, 1);
+        let s = align_fixed_points(&[wrong], &[true_pt], &to_true, 0.5).expect("align");
+        assert!(s.pairs[0].eigenvector_alignment[0] < 0.99);
+        assert!(s.pairs[0].eigenvector_alignment[1] < 0.99);
+    }
+
     #[test]
     fn eigenvalue_error_pairs_distinct_eigenvalues() {
         let t = [
