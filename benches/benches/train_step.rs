@@ -4,8 +4,8 @@
 //! × 10 channels (the first 650 trials of the arneodo dataset's `spikes`, the
 //! batch `peer_step_bench.py --npz` takes),
 //! libtorch threads from `LATENTDYN_BENCH_THREADS` (default 2, as the reference).
-//! The encoder runs by the hand-written kernels (the training default);
-//! `LATENTDYN_BENCH_LIBTORCH_ENCODER=1` times libtorch's GRU instead.
+//! The model trains by the hand-written CPU kernels (the default);
+//! `LATENTDYN_BENCH_LIBTORCH_KERNELS=1` times libtorch's operators instead.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use latentdyn_data::{generate, DatasetSpec};
@@ -44,7 +44,7 @@ fn bench_train_step(c: &mut Criterion) {
         tch::manual_seed(0);
         let vs = VarStore::new(Device::Cpu);
         let mut model = SequentialAutoencoder::new(&vs.root(), &cfg.model, 10).expect("model");
-        model.set_fused_encoder(std::env::var_os("LATENTDYN_BENCH_LIBTORCH_ENCODER").is_none());
+        model.set_fused_kernels(std::env::var_os("LATENTDYN_BENCH_LIBTORCH_KERNELS").is_none());
         let mut adam = Adam::new(&vs, cfg.train.optimizer);
         let mut step = || {
             adam.zero_grad();

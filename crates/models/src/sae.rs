@@ -54,7 +54,7 @@ pub struct SequentialAutoencoder {
     dropout: f64,
     channels: i64,
     config: ModelConfig,
-    fused_encoder: bool,
+    fused_kernels: bool,
 }
 
 impl SequentialAutoencoder {
@@ -74,7 +74,7 @@ impl SequentialAutoencoder {
             dropout: cfg.dropout,
             channels,
             config: cfg.clone(),
-            fused_encoder: true,
+            fused_kernels: true,
         })
     }
 
@@ -88,12 +88,12 @@ impl SequentialAutoencoder {
         self.channels
     }
 
-    /// Whether training-mode forward passes on the CPU run the encoder (and
-    /// the GRU dynamics) by the hand-written kernels ([`crate::fused_gru`],
+    /// Whether training-mode forward passes on the CPU run the encoder and
+    /// the dynamics (GRU, neural ODE, MLP cells) by the hand-written kernels ([`crate::fused_gru`],
     /// the default) or by libtorch's GRU and autograd. Both compute the same
     /// function.
-    pub fn set_fused_encoder(&mut self, on: bool) {
-        self.fused_encoder = on;
+    pub fn set_fused_kernels(&mut self, on: bool) {
+        self.fused_kernels = on;
     }
 
     /// The initial condition z₀ (`[batch, L]`) from spikes `[batch, time,
@@ -125,7 +125,7 @@ impl SequentialAutoencoder {
     pub fn forward_t(&self, spikes: &Tensor, train: bool) -> Result<SaeOutput, ModelError> {
         let steps = spikes.size().get(1).copied().unwrap_or(0);
         let x = self.prepare(spikes)?;
-        let fused = train && self.fused_encoder && self.encoder.can_tape(&x);
+        let fused = train && self.fused_kernels && self.encoder.can_tape(&x);
         let mut tapes: Vec<Box<dyn Tape>> = Vec::new();
         let z0 = if fused {
             let (h, tape) = self.encoder.forward_taped(&x)?;

@@ -150,9 +150,9 @@ fn whole_model_gradients_match_with_dropout_on() {
             out.backward(&loss).unwrap();
             (loss.double_value(&[]), out.tapes.len(), grads(&vs))
         };
-        model.set_fused_encoder(false);
+        model.set_fused_kernels(false);
         let (loss_ref, taped_ref, g_ref) = step(&model);
-        model.set_fused_encoder(true);
+        model.set_fused_kernels(true);
         let (loss, taped, g) = step(&model);
         assert_eq!((taped_ref, taped), (0, tapes));
         assert!(

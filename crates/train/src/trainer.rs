@@ -211,7 +211,7 @@ pub fn train(
     let mut vs = VarStore::new(opts.device);
     let (_, steps, channels) = data.spikes.dim();
     let mut model = SequentialAutoencoder::new(&vs.root(), &cfg.model, channels as i64)?;
-    model.set_fused_encoder(opts.fused_kernels);
+    model.set_fused_kernels(opts.fused_kernels);
     let mut adam = Adam::new(&vs, cfg.train.optimizer);
     let n_params = parameter_count(&vs);
 
