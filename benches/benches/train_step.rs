@@ -6,8 +6,9 @@
 //! libtorch threads from `LATENTDYN_BENCH_THREADS` (default 2, as the reference).
 //! The model trains by the hand-written CPU kernels (the default);
 //! `LATENTDYN_BENCH_LIBTORCH_KERNELS=1` times libtorch's operators instead.
+//! Runs with `OMP_WAIT_POLICY=PASSIVE` unless it is set, as `latentdyn` does.
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 use latentdyn_data::{generate, DatasetSpec};
 use latentdyn_models::{array3_to_tensor, poisson_nll, SequentialAutoencoder};
 use latentdyn_train::{Adam, RunConfig};
@@ -66,4 +67,12 @@ fn bench_train_step(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench_train_step);
-criterion_main!(benches);
+
+fn main() {
+    // As the `latentdyn` binary does (see latentdyn_models::openmp).
+    if let Err(e) = latentdyn_models::openmp::restart_with_passive_openmp() {
+        eprintln!("note: could not restart with OMP_WAIT_POLICY=PASSIVE ({e})");
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -40,6 +40,10 @@ enum Command {
 }
 
 fn main() {
+    // Before anything else: libgomp must see OMP_WAIT_POLICY at load time.
+    if let Err(e) = latentdyn_models::openmp::restart_with_passive_openmp() {
+        eprintln!("latentdyn: note: could not restart with OMP_WAIT_POLICY=PASSIVE ({e})");
+    }
     let cli = Cli::parse();
     if let Err(err) = run(cli) {
         eprintln!("latentdyn: error: {}", error_chain(&err));

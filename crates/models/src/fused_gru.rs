@@ -26,6 +26,8 @@
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 
+use crate::tape::pool;
+
 /// One direction's parameters in PyTorch's layout.
 #[derive(Debug, Clone)]
 pub struct GruParams {
@@ -143,14 +145,16 @@ fn forward_portable(
     let b_hn = p.b_hh.slice(s![2 * hid..]).to_owned();
     let b_hn = b_hn.as_slice().expect("contiguous");
 
-    let mut h = Array2::<f32>::zeros(((t + 1) * b, hid));
-    if let Some(h0) = h0 {
-        h.slice_mut(s![..b, ..]).assign(&h0);
+    // Tape buffers come recycled: every element is written below.
+    let mut h = pool::array((t + 1) * b, hid);
+    match h0 {
+        Some(h0) => h.slice_mut(s![..b, ..]).assign(&h0),
+        None => h.slice_mut(s![..b, ..]).fill(0.0),
     }
-    let mut r = Array2::<f32>::zeros((t * b, hid));
-    let mut z = Array2::<f32>::zeros((t * b, hid));
-    let mut n = Array2::<f32>::zeros((t * b, hid));
-    let mut ghn = Array2::<f32>::zeros((t * b, hid));
+    let mut r = pool::array(t * b, hid);
+    let mut z = pool::array(t * b, hid);
+    let mut n = pool::array(t * b, hid);
+    let mut ghn = pool::array(t * b, hid);
     let mut gh = Array2::<f32>::zeros((b, 3 * hid));
     for st in 0..t {
         let (done, mut next) = h.view_mut().split_at(Axis(0), (st + 1) * b);
@@ -341,6 +345,21 @@ fn backward_portable(
         std::mem::swap(&mut dh, &mut dh_prev);
     }
     (grads, dh)
+}
+
+impl Drop for DirectionTape {
+    fn drop(&mut self) {
+        for a in [
+            &mut self.x,
+            &mut self.h,
+            &mut self.r,
+            &mut self.z,
+            &mut self.n,
+            &mut self.ghn,
+        ] {
+            pool::give(std::mem::take(a));
+        }
+    }
 }
 
 impl DirectionTape {

@@ -100,18 +100,90 @@ pub(crate) fn inject(pairs: &[(&Tensor, Tensor)]) -> Result<(), ModelError> {
     Ok(())
 }
 
-/// Runs `a` and `b`, on two threads when libtorch may use two or more.
+/// Whether the kernels may use a second thread: when libtorch was given
+/// two or more (so a grid worker with one thread stays on one core).
+pub(crate) fn parallel() -> bool {
+    tch::get_num_threads() >= 2
+}
+
+/// Runs `a` and `b`, on two threads (rayon's pool) when [`parallel`].
 pub(crate) fn two<A: Send, B: Send>(
     a: impl FnOnce() -> A + Send,
     b: impl FnOnce() -> B + Send,
 ) -> (A, B) {
-    if tch::get_num_threads() >= 2 {
-        std::thread::scope(|s| {
-            let hb = s.spawn(b);
-            let ra = a();
-            (ra, hb.join().expect("kernel thread panicked"))
-        })
+    if parallel() {
+        rayon::join(a, b)
     } else {
         (a(), b())
+    }
+}
+
+/// The batch rows `0..n` in one part, or two halves when [`parallel`] and
+/// there are at least `min` rows: trials are independent in every kernel,
+/// so each part runs on its own thread and only parameter gradients meet
+/// (summed in a fixed order, so results do not depend on timing).
+pub(crate) fn row_parts(n: usize, min: usize) -> Vec<std::ops::Range<usize>> {
+    if parallel() && n >= min.max(2) {
+        vec![0..n / 2, n / 2..n]
+    } else {
+        vec![0..n]
+    }
+}
+
+/// `f` on each part, the parts on two threads when there are two.
+pub(crate) fn each_part<T: Send>(
+    parts: &[std::ops::Range<usize>],
+    f: impl Fn(std::ops::Range<usize>) -> T + Sync,
+) -> Vec<T> {
+    match parts {
+        [a, b] => {
+            let (x, y) = two(|| f(a.clone()), || f(b.clone()));
+            vec![x, y]
+        }
+        _ => parts.iter().cloned().map(&f).collect(),
+    }
+}
+
+/// Recycled f32 buffers for the kernels' tapes. A training step allocates
+/// the same large arrays every time (tens of MB); taking them from here
+/// instead of the allocator avoids a page fault per 4 KiB each step.
+pub(crate) mod pool {
+    use std::sync::Mutex;
+
+    use ndarray::Array2;
+
+    /// At most this many bytes wait for reuse (about one training step's
+    /// tapes; peak memory is set by the step itself, not by the pool).
+    const KEEP_BYTES: usize = 1 << 30;
+
+    static FREE: Mutex<Vec<Vec<f32>>> = Mutex::new(Vec::new());
+
+    /// An `[rows, cols]` array whose contents are unspecified (recycled
+    /// values or zeros): every element must be written before it is read.
+    pub(crate) fn array(rows: usize, cols: usize) -> Array2<f32> {
+        let len = rows * cols;
+        let recycled = {
+            let mut free = FREE.lock().unwrap_or_else(|e| e.into_inner());
+            free.iter()
+                .position(|v| v.capacity() >= len && v.capacity() <= 2 * len.max(1))
+                .map(|i| free.swap_remove(i))
+        };
+        let mut v = recycled.unwrap_or_default();
+        v.resize(len, 0.0);
+        v.truncate(len);
+        Array2::from_shape_vec((rows, cols), v).expect("length matches the shape")
+    }
+
+    /// Returns an array's buffer for reuse.
+    pub(crate) fn give(a: Array2<f32>) {
+        let (v, _) = a.into_raw_vec_and_offset();
+        if v.capacity() == 0 {
+            return;
+        }
+        let mut free = FREE.lock().unwrap_or_else(|e| e.into_inner());
+        let held: usize = free.iter().map(|b| b.capacity() * 4).sum();
+        if held + v.capacity() * 4 <= KEEP_BYTES {
+            free.push(v);
+        }
     }
 }

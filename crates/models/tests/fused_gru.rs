@@ -118,6 +118,7 @@ fn gradients_accumulate_like_autograd() {
 #[test]
 fn whole_model_gradients_match_with_dropout_on() {
     let _guard = lock();
+    tch::set_num_threads(1);
     let mut cases = vec![
         (ModelConfig::study_gru(3), 2),
         (ModelConfig::study_gru(25), 2),
@@ -138,10 +139,33 @@ fn whole_model_gradients_match_with_dropout_on() {
         cases.push((cfg, tapes));
     }
     for (cfg, tapes) in cases {
+        whole_model_matches(&cfg, tapes, 16);
+    }
+}
+
+/// Two threads and a batch large enough to be split in halves (the GRU
+/// dynamics and the MLP kernels then run each half on its own thread).
+#[test]
+fn whole_model_gradients_match_with_the_batch_split_across_threads() {
+    let _guard = lock();
+    tch::set_num_threads(2);
+    for cfg in [
+        ModelConfig::study_gru(3),
+        ModelConfig::study_node(3),
+        ModelConfig::study_node(20),
+        ModelConfig::ablation(0, 3).unwrap(),
+    ] {
+        whole_model_matches(&cfg, 2, 150);
+    }
+    tch::set_num_threads(1);
+}
+
+fn whole_model_matches(cfg: &ModelConfig, tapes: usize, batch: i64) {
+    {
         tch::manual_seed(11);
         let vs = nn::VarStore::new(Device::Cpu);
-        let mut model = SequentialAutoencoder::new(&vs.root(), &cfg, 10).unwrap();
-        let x = spikes(16, 70, 10, 5);
+        let mut model = SequentialAutoencoder::new(&vs.root(), cfg, 10).unwrap();
+        let x = spikes(batch, 70, 10, 5);
         let step = |model: &SequentialAutoencoder| {
             zero(&vs);
             tch::manual_seed(99); // the same dropout masks for both paths

@@ -6,7 +6,9 @@ use tch::{nn, Device, Kind, Tensor};
 use super::Dynamics;
 use crate::fused_gru::{self, DirectionTape, GruParams, OutputGrad};
 use crate::layers::GruCell;
-use crate::tape::{batch_major, inject, tensor, to_array2, to_vec, Tape, Taped};
+use crate::tape::{
+    batch_major, each_part, inject, row_parts, tensor, to_array2, to_vec, Tape, Taped,
+};
 use crate::{check_shape, ModelError};
 
 /// z_{t+1} = GRUCell(0, z_t), PyTorch's `nn.GRUCell(1, L)` on the fused kernel.
@@ -66,18 +68,28 @@ impl Dynamics for GruDynamics {
         };
         let b = z0.size()[0] as usize;
         let h0 = to_array2(z0)?;
-        let x = Array2::<f32>::zeros((steps * b, 1));
-        let (_, tape) = fused_gru::forward(x, steps, b, &params, Some(h0.view()));
-        let states = batch_major(tape.states(), steps);
+        // Trials are independent: two halves on two threads when allowed.
+        let parts = row_parts(b, 64);
+        let runs = each_part(&parts, |rows| {
+            let x = Array2::<f32>::zeros((steps * rows.len(), 1));
+            let h0 = h0.slice(ndarray::s![rows.clone(), ..]);
+            let (_, tape) = fused_gru::forward(x, steps, rows.len(), &params, Some(h0));
+            let states = batch_major(tape.states(), steps);
+            (tape, states)
+        });
+        let views: Vec<_> = runs.iter().map(|(_, s)| s.view()).collect();
+        let states = ndarray::concatenate(ndarray::Axis(0), &views).map_err(|e| {
+            ModelError::config("GRU dynamics", format!("joining the batch halves: {e}"))
+        })?;
         let leaf = tensor(
-            states.as_slice().expect("contiguous"),
+            states.as_standard_layout().as_slice().expect("contiguous"),
             &[b as i64, steps as i64, self.latent],
         )?
         .set_requires_grad(true);
         let record = UnrollTape {
             leaf: leaf.shallow_clone(),
             z0: z0.shallow_clone(),
-            tape,
+            tapes: runs.into_iter().map(|(t, _)| t).zip(parts).collect(),
             params,
             tensors: [&w.w_ih, &w.w_hh, &w.b_ih, &w.b_hh].map(Tensor::shallow_clone),
         };
@@ -89,7 +101,8 @@ impl Dynamics for GruDynamics {
 struct UnrollTape {
     leaf: Tensor,
     z0: Tensor,
-    tape: DirectionTape,
+    /// One tape per part of the batch, with its rows.
+    tapes: Vec<(DirectionTape, std::ops::Range<usize>)>,
     params: GruParams,
     tensors: [Tensor; 4],
 }
@@ -108,13 +121,41 @@ impl Tape for UnrollTape {
         if !g.defined() {
             return Ok(());
         }
-        // [B, T, L] → time-major [T·B, L].
         let size = g.size();
-        let g = to_array2(
-            &g.f_transpose(0, 1)?
-                .f_reshape([size[0] * size[1], size[2]])?,
-        )?;
-        let (d, dz0) = fused_gru::backward(&self.tape, &self.params, OutputGrad::Every(g.view()));
+        let (t, l) = (size[1], size[2]);
+        // Each part's rows of [B, T, L], time-major [T·b, L].
+        let parts: Vec<_> = self.tapes.iter().map(|(_, rows)| rows.clone()).collect();
+        let gs = parts
+            .iter()
+            .map(|rows| {
+                let n = rows.len() as i64;
+                to_array2(
+                    &g.f_narrow(0, rows.start as i64, n)?
+                        .f_transpose(0, 1)?
+                        .f_reshape([t * n, l])?,
+                )
+            })
+            .collect::<Result<Vec<_>, ModelError>>()?;
+        let (tapes, params) = (&self.tapes, &self.params);
+        let mut results = each_part(&parts, |rows| {
+            let k = parts.iter().position(|p| *p == rows).expect("a part");
+            fused_gru::backward(&tapes[k].0, params, OutputGrad::Every(gs[k].view()))
+        })
+        .into_iter();
+        let (mut d, first_dz0) = results.next().expect("at least one part");
+        let mut dz0s = vec![first_dz0];
+        for (dk, dz0k) in results {
+            d.w_ih += &dk.w_ih;
+            d.w_hh += &dk.w_hh;
+            d.b_ih += &dk.b_ih;
+            d.b_hh += &dk.b_hh;
+            dz0s.push(dz0k);
+        }
+        let views: Vec<_> = dz0s.iter().map(|a| a.view()).collect();
+        let dz0 = ndarray::concatenate(ndarray::Axis(0), &views)
+            .map_err(|e| ModelError::config("GRU dynamics", e.to_string()))?
+            .as_standard_layout()
+            .into_owned();
         let [w_ih, w_hh, b_ih, b_hh] = &self.tensors;
         inject(&[
             (

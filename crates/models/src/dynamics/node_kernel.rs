@@ -11,10 +11,10 @@
 
 use latentdyn_ode::{solve_adaptive, AdaptiveOptions, OutputMode, Solution, State, Tableau};
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array1, Array2, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
 use tch::Tensor;
 
-use crate::tape::{batch_major, inject, tensor, to_array2, to_vec, Tape};
+use crate::tape::{batch_major, inject, pool, row_parts, tensor, to_array2, to_vec, two, Tape};
 use crate::ModelError;
 
 /// A batch of states `[B, L]` as an ode-crate state. Norms reduce over all
@@ -82,6 +82,9 @@ impl State for Batch {
 /// Up to this many inputs the first layer runs as row updates, not a GEMM.
 const SMALL_K: usize = 16;
 
+/// Batches of at least this many rows are split across two threads.
+const MIN_SPLIT: usize = 128;
+
 /// The vector field's parameters: f(z) = W2 tanh(W1 z + b1) + b2.
 #[derive(Debug, Clone)]
 pub(crate) struct MlpParams {
@@ -135,13 +138,40 @@ impl MlpParams {
         }
     }
 
-    /// f(z) and the hidden activation tanh(W1 z + b1).
+    /// Adds `other` (a gradient accumulator) into `self`.
+    fn add(&mut self, other: &MlpParams) {
+        self.w1 += &other.w1;
+        self.w1t += &other.w1t;
+        self.b1 += &other.b1;
+        self.w2 += &other.w2;
+        self.b2 += &other.b2;
+    }
+
+    /// f(z) and the hidden activation tanh(W1 z + b1); the batch in two
+    /// halves on two threads when allowed.
     pub(crate) fn forward(&self, z: ArrayView2<'_, f32>) -> (Array2<f32>, Array2<f32>) {
-        mlp_forward(self, z)
+        let b = z.nrows();
+        let mut out = Array2::<f32>::zeros((b, self.w2.nrows()));
+        // Recycled: the kernel writes every element.
+        let mut act = pool::array(b, self.w1.nrows());
+        if let [first, _] = &row_parts(b, MIN_SPLIT)[..] {
+            let mid = first.end;
+            let (z0, z1) = z.split_at(Axis(0), mid);
+            let (o0, o1) = out.view_mut().split_at(Axis(0), mid);
+            let (a0, a1) = act.view_mut().split_at(Axis(0), mid);
+            two(
+                || mlp_forward(self, z0, o0, a0),
+                || mlp_forward(self, z1, o1, a1),
+            );
+        } else {
+            mlp_forward(self, z, out.view_mut(), act.view_mut());
+        }
+        (out, act)
     }
 
     /// Given ∂loss/∂f(z) = `g`, accumulates the parameters' gradients into
-    /// `grads` and returns ∂loss/∂z.
+    /// `grads` and returns ∂loss/∂z (halves on two threads when allowed;
+    /// the second half's parameter gradients are added after the first's).
     pub(crate) fn vjp(
         &self,
         z: ArrayView2<'_, f32>,
@@ -149,7 +179,24 @@ impl MlpParams {
         g: ArrayView2<'_, f32>,
         grads: &mut MlpParams,
     ) -> Array2<f32> {
-        mlp_vjp(self, z, act, g, grads)
+        let (b, l) = z.dim();
+        let mut gz = Array2::<f32>::zeros((b, l));
+        if let [first, _] = &row_parts(b, MIN_SPLIT)[..] {
+            let mid = first.end;
+            let (z0, z1) = z.split_at(Axis(0), mid);
+            let (a0, a1) = act.view().split_at(Axis(0), mid);
+            let (g0, g1) = g.split_at(Axis(0), mid);
+            let (gz0, gz1) = gz.view_mut().split_at(Axis(0), mid);
+            let mut second = self.zeros_like();
+            two(
+                || mlp_vjp(self, z0, a0, g0, grads, gz0),
+                || mlp_vjp(self, z1, a1, g1, &mut second, gz1),
+            );
+            grads.add(&second);
+        } else {
+            mlp_vjp(self, z, act.view(), g, grads, gz.view_mut());
+        }
+        gz
     }
 
     /// ∂/∂W1 of everything accumulated: the row-by-row path keeps it
@@ -160,24 +207,33 @@ impl MlpParams {
 }
 
 crate::simd::avx2_dispatch! {
-    fn mlp_forward(p: &MlpParams, z: ArrayView2<'_, f32>) -> (Array2<f32>, Array2<f32>) => mlp_forward_portable
+    fn mlp_forward(
+        p: &MlpParams,
+        z: ArrayView2<'_, f32>,
+        out: ArrayViewMut2<'_, f32>,
+        act: ArrayViewMut2<'_, f32>,
+    ) => mlp_forward_portable
 }
 
 crate::simd::avx2_dispatch! {
     fn mlp_vjp(
         p: &MlpParams,
         z: ArrayView2<'_, f32>,
-        act: &Array2<f32>,
+        act: ArrayView2<'_, f32>,
         g: ArrayView2<'_, f32>,
         grads: &mut MlpParams,
-    ) -> Array2<f32> => mlp_vjp_portable
+        gz: ArrayViewMut2<'_, f32>,
+    ) => mlp_vjp_portable
 }
 
 #[inline(always)]
-fn mlp_forward_portable(this: &MlpParams, z: ArrayView2<'_, f32>) -> (Array2<f32>, Array2<f32>) {
-    let (b, l) = z.dim();
-    let hid = this.w1.nrows();
-    let mut act = Array2::<f32>::zeros((b, hid));
+fn mlp_forward_portable(
+    this: &MlpParams,
+    z: ArrayView2<'_, f32>,
+    mut out: ArrayViewMut2<'_, f32>,
+    mut act: ArrayViewMut2<'_, f32>,
+) {
+    let l = z.ncols();
     if l <= SMALL_K {
         // A handful of inputs: broadcast-multiply-add rows (a general
         // matrix product would spend its time packing).
@@ -197,7 +253,6 @@ fn mlp_forward_portable(this: &MlpParams, z: ArrayView2<'_, f32>) -> (Array2<f32
         general_mat_mul(1.0, &z, &this.w1.t(), 1.0, &mut act);
     }
     crate::simd::tanh_slice(act.as_slice_mut().expect("contiguous"));
-    let mut out = Array2::<f32>::zeros((b, this.w2.nrows()));
     if l <= SMALL_K {
         for (ar, mut or) in act.outer_iter().zip(out.outer_iter_mut()) {
             let ar = ar.as_slice().expect("contiguous");
@@ -209,7 +264,6 @@ fn mlp_forward_portable(this: &MlpParams, z: ArrayView2<'_, f32>) -> (Array2<f32
         out.assign(&this.b2);
         general_mat_mul(1.0, &act, &this.w2.t(), 1.0, &mut out);
     }
-    (out, act)
 }
 
 /// Given ∂loss/∂f(z) = `g`, accumulates the parameters' gradients into
@@ -218,13 +272,13 @@ fn mlp_forward_portable(this: &MlpParams, z: ArrayView2<'_, f32>) -> (Array2<f32
 fn mlp_vjp_portable(
     this: &MlpParams,
     z: ArrayView2<'_, f32>,
-    act: &Array2<f32>,
+    act: ArrayView2<'_, f32>,
     g: ArrayView2<'_, f32>,
     grads: &mut MlpParams,
-) -> Array2<f32> {
+    mut gz: ArrayViewMut2<'_, f32>,
+) {
     let (b, l) = z.dim();
     let mut g_pre = Array2::<f32>::zeros(act.raw_dim());
-    let mut gz = Array2::<f32>::zeros((b, l));
     if l <= SMALL_K {
         // Row by row: every product here has L (a handful) on one side.
         for row in 0..b {
@@ -252,17 +306,16 @@ fn mlp_vjp_portable(
             }
         }
     } else {
-        general_mat_mul(1.0, &g.t(), act, 1.0, &mut grads.w2);
+        general_mat_mul(1.0, &g.t(), &act, 1.0, &mut grads.w2);
         grads.b2 += &g.sum_axis(Axis(0));
         general_mat_mul(1.0, &g, &this.w2, 0.0, &mut g_pre);
         ndarray::Zip::from(&mut g_pre)
-            .and(act)
+            .and(&act)
             .for_each(|gp, &a| *gp *= 1.0 - a * a);
         general_mat_mul(1.0, &g_pre.t(), &z, 1.0, &mut grads.w1);
         grads.b1 += &g_pre.sum_axis(Axis(0));
         general_mat_mul(1.0, &g_pre, &this.w1, 0.0, &mut gz);
     }
-    gz
 }
 
 /// Σ a·b with eight partial sums, so that the loop vectorises.
@@ -296,6 +349,12 @@ fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
 struct Eval {
     input: Array2<f32>,
     act: Array2<f32>,
+}
+
+impl Drop for Eval {
+    fn drop(&mut self) {
+        pool::give(std::mem::take(&mut self.act));
+    }
 }
 
 /// Solves from `z0` (`[B, L]`) to the outputs `t_eval` with the vector
