@@ -6,7 +6,7 @@
 //! libtorch threads from `LATENTDYN_BENCH_THREADS` (default 2, as the reference).
 //! The model trains by the hand-written CPU kernels (the default);
 //! `LATENTDYN_BENCH_LIBTORCH_KERNELS=1` times libtorch's operators instead.
-//! Runs with `OMP_WAIT_POLICY=PASSIVE` unless it is set, as `latentdyn` does.
+//! Runs with `GOMP_SPINCOUNT=10000` unless it is set, as `latentdyn` does.
 
 use criterion::{criterion_group, Criterion};
 use latentdyn_data::{generate, DatasetSpec};
@@ -70,8 +70,8 @@ criterion_group!(benches, bench_train_step);
 
 fn main() {
     // As the `latentdyn` binary does (see latentdyn_models::openmp).
-    if let Err(e) = latentdyn_models::openmp::restart_with_passive_openmp() {
-        eprintln!("note: could not restart with OMP_WAIT_POLICY=PASSIVE ({e})");
+    if let Err(e) = latentdyn_models::openmp::restart_with_short_openmp_spin() {
+        eprintln!("note: could not restart with GOMP_SPINCOUNT=10000 ({e})");
     }
     benches();
     Criterion::default().configure_from_args().final_summary();

@@ -40,9 +40,9 @@ enum Command {
 }
 
 fn main() {
-    // Before anything else: libgomp must see OMP_WAIT_POLICY at load time.
-    if let Err(e) = latentdyn_models::openmp::restart_with_passive_openmp() {
-        eprintln!("latentdyn: note: could not restart with OMP_WAIT_POLICY=PASSIVE ({e})");
+    // Before anything else: libgomp reads GOMP_SPINCOUNT at load time.
+    if let Err(e) = latentdyn_models::openmp::restart_with_short_openmp_spin() {
+        eprintln!("latentdyn: note: could not restart with GOMP_SPINCOUNT=10000 ({e})");
     }
     let cli = Cli::parse();
     if let Err(err) = run(cli) {

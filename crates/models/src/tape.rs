@@ -126,7 +126,7 @@ pub(crate) fn row_parts(n: usize, min: usize) -> Vec<std::ops::Range<usize>> {
     if parallel() && n >= min.max(2) {
         vec![0..n / 2, n / 2..n]
     } else {
-        vec![0..n]
+        std::iter::once(0..n).collect()
     }
 }
 
