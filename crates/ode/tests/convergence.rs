@@ -20,11 +20,11 @@ fn fixed_error(m: Method, y0: &Array1<f64>, n: usize) -> f64 {
     match m {
         Method::Tsit5 | Method::Dopri5 => {
             // Lorenz from a perturbed dysts initial condition, T = 0.5, against
-            // DOP853 with 2000 fixed steps (error ~1e-13).
+            // DOP853 with 6000 fixed steps (error near round-off).
             let f = Lorenz::study();
             let ic = Lorenz::initial_condition() + &array![y0[0], y0[1], y0[0] * y0[1]];
             let t = [0.0, 0.5];
-            let r = solve_fixed(&f, &ic, &t, &Tableau::dop853(), 2000).unwrap();
+            let r = solve_fixed(&f, &ic, &t, &Tableau::dop853(), 6000).unwrap();
             let s = solve_fixed(&f, &ic, &t, &tab, n).unwrap();
             max_abs(&s.y[1] - &r.y[1])
         }
@@ -57,7 +57,7 @@ fn base_steps(m: Method) -> std::ops::Range<usize> {
         Method::Euler => 200..400,
         Method::Midpoint => 60..120,
         Method::Rk4 => 16..32,
-        Method::Dopri5 | Method::Tsit5 => 90..130,
+        Method::Dopri5 | Method::Tsit5 => 50..90,
         Method::Dop853 => 4..5,
     }
 }
