@@ -349,8 +349,8 @@ fn backward_portable(
 
 impl Drop for DirectionTape {
     fn drop(&mut self) {
+        // Only the buffers that came from the pool go back (`x` did not).
         for a in [
-            &mut self.x,
             &mut self.h,
             &mut self.r,
             &mut self.z,

@@ -153,8 +153,9 @@ pub(crate) mod pool {
     use ndarray::Array2;
 
     /// At most this many bytes wait for reuse (about one training step's
-    /// tapes; peak memory is set by the step itself, not by the pool).
-    const KEEP_BYTES: usize = 1 << 30;
+    /// tapes); beyond it the oldest buffers are freed, so buffers of a size
+    /// nobody asks for again cannot pile up.
+    const KEEP_BYTES: usize = 512 << 20;
 
     static FREE: Mutex<Vec<Vec<f32>>> = Mutex::new(Vec::new());
 
@@ -174,16 +175,47 @@ pub(crate) mod pool {
         Array2::from_shape_vec((rows, cols), v).expect("length matches the shape")
     }
 
-    /// Returns an array's buffer for reuse.
+    /// Bytes waiting for reuse.
+    #[cfg(test)]
+    pub(crate) fn held_bytes() -> usize {
+        let free = FREE.lock().unwrap_or_else(|e| e.into_inner());
+        free.iter().map(|b| b.capacity() * 4).sum()
+    }
+
+    /// Returns an array's buffer for reuse (only arrays made by [`array`]
+    /// should come back, or the pool fills with sizes nobody asks for).
     pub(crate) fn give(a: Array2<f32>) {
         let (v, _) = a.into_raw_vec_and_offset();
         if v.capacity() == 0 {
             return;
         }
         let mut free = FREE.lock().unwrap_or_else(|e| e.into_inner());
-        let held: usize = free.iter().map(|b| b.capacity() * 4).sum();
-        if held + v.capacity() * 4 <= KEEP_BYTES {
-            free.push(v);
+        free.push(v);
+        let mut held: usize = free.iter().map(|b| b.capacity() * 4).sum();
+        while held > KEEP_BYTES && !free.is_empty() {
+            held -= free.remove(0).capacity() * 4;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pool;
+
+    #[test]
+    fn the_pool_reuses_buffers_and_stays_bounded() {
+        let a = pool::array(1000, 100);
+        let ptr = a.as_ptr();
+        pool::give(a);
+        let b = pool::array(1000, 100);
+        assert_eq!(b.as_ptr(), ptr, "the buffer was reused");
+        assert_eq!(b.dim(), (1000, 100));
+        pool::give(b);
+        // Far more than the cap of odd sizes: the pool keeps a bounded amount.
+        for k in 0..200 {
+            pool::give(ndarray::Array2::zeros((1 << 20, 1 + k % 3)));
+        }
+        let held = pool::held_bytes();
+        assert!(held <= 512 << 20, "{held} bytes held");
     }
 }
