@@ -68,6 +68,25 @@ pub(crate) fn tensor(data: &[f32], shape: &[i64]) -> Result<Tensor, ModelError> 
     Ok(Tensor::f_from_slice(data)?.f_reshape(shape)?)
 }
 
+/// The gradient of a trajectory leaf `[B, T, L]` for the trials `rows`,
+/// time-major `[T·b, L]` (step `s` of trial `k` in row `s·b + k`); `None`
+/// when the loss did not depend on the leaf.
+pub(crate) fn trajectory_grad(
+    leaf: &Tensor,
+    rows: std::ops::Range<usize>,
+) -> Result<Option<Array2<f32>>, ModelError> {
+    let g = leaf.f_grad()?;
+    if !g.defined() {
+        return Ok(None);
+    }
+    let size = g.size();
+    let (t, l, n) = (size[1], size[2], rows.len() as i64);
+    let part = g.f_narrow(0, rows.start as i64, n)?;
+    Ok(Some(to_array2(
+        &part.f_transpose(0, 1)?.f_reshape([t * n, l])?,
+    )?))
+}
+
 /// `[T·B, H]` time-major as `[B, T, H]`.
 pub(crate) fn batch_major(tm: ArrayView2<'_, f32>, steps: usize) -> Array3<f32> {
     let (rows, h) = tm.dim();

@@ -7,7 +7,7 @@ use super::node_kernel::MlpParams;
 use super::Dynamics;
 use crate::config::{CellKind, DiscreteConfig};
 use crate::layers::{Mlp, RnnCell};
-use crate::tape::{batch_major, inject, tensor, to_array2, to_vec, Tape, Taped};
+use crate::tape::{batch_major, inject, tensor, to_array2, to_vec, trajectory_grad, Tape, Taped};
 use crate::{check_shape, ModelError};
 
 /// The function applied to `[u, z]`, u = 0 of size 1.
@@ -148,13 +148,11 @@ impl std::fmt::Debug for DiscreteTape {
 
 impl Tape for DiscreteTape {
     fn backward(&self) -> Result<(), ModelError> {
-        let g = self.leaf.f_grad()?;
-        if !g.defined() {
-            return Ok(());
-        }
-        let size = g.size();
+        let size = self.leaf.size();
         let (b, t, l) = (size[0] as usize, size[1] as usize, size[2] as usize);
-        let g = to_array2(&g.f_transpose(0, 1)?.f_reshape([(t * b) as i64, l as i64])?)?;
+        let Some(g) = trajectory_grad(&self.leaf, 0..b)? else {
+            return Ok(());
+        };
         let mut grads = self.params.zeros_like();
         let mut zbar = Array2::<f32>::zeros((b, l));
         for st in (0..t).rev() {

@@ -7,7 +7,8 @@ use super::Dynamics;
 use crate::fused_gru::{self, DirectionTape, GruParams, OutputGrad};
 use crate::layers::GruCell;
 use crate::tape::{
-    batch_major, each_part, inject, row_parts, tensor, to_array2, to_vec, Tape, Taped,
+    batch_major, each_part, inject, row_parts, tensor, to_array2, to_vec, trajectory_grad, Tape,
+    Taped,
 };
 use crate::{check_shape, ModelError};
 
@@ -117,25 +118,15 @@ impl std::fmt::Debug for UnrollTape {
 
 impl Tape for UnrollTape {
     fn backward(&self) -> Result<(), ModelError> {
-        let g = self.leaf.f_grad()?;
-        if !g.defined() {
-            return Ok(());
-        }
-        let size = g.size();
-        let (t, l) = (size[1], size[2]);
         // Each part's rows of [B, T, L], time-major [T·b, L].
         let parts: Vec<_> = self.tapes.iter().map(|(_, rows)| rows.clone()).collect();
-        let gs = parts
-            .iter()
-            .map(|rows| {
-                let n = rows.len() as i64;
-                to_array2(
-                    &g.f_narrow(0, rows.start as i64, n)?
-                        .f_transpose(0, 1)?
-                        .f_reshape([t * n, l])?,
-                )
-            })
-            .collect::<Result<Vec<_>, ModelError>>()?;
+        let mut gs = Vec::with_capacity(parts.len());
+        for rows in &parts {
+            match trajectory_grad(&self.leaf, rows.clone())? {
+                Some(g) => gs.push(g),
+                None => return Ok(()),
+            }
+        }
         let (tapes, params) = (&self.tapes, &self.params);
         let mut results = each_part(&parts, |rows| {
             let k = parts.iter().position(|p| *p == rows).expect("a part");

@@ -14,7 +14,9 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
 use tch::Tensor;
 
-use crate::tape::{batch_major, inject, pool, row_parts, tensor, to_array2, to_vec, two, Tape};
+use crate::tape::{
+    batch_major, inject, pool, row_parts, tensor, to_array2, to_vec, trajectory_grad, two, Tape,
+};
 use crate::ModelError;
 
 /// A batch of states `[B, L]` as an ode-crate state. Norms reduce over all
@@ -453,14 +455,12 @@ impl std::fmt::Debug for NodeTape {
 
 impl Tape for NodeTape {
     fn backward(&self) -> Result<(), ModelError> {
-        let g = self.leaf.f_grad()?;
-        if !g.defined() {
+        let size = self.leaf.size();
+        let (b, l) = (size[0] as usize, size[2] as usize);
+        // Output k in rows k·B..(k+1)·B.
+        let Some(g) = trajectory_grad(&self.leaf, 0..b)? else {
             return Ok(());
-        }
-        let size = g.size();
-        let (b, t, l) = (size[0] as usize, size[1] as usize, size[2] as usize);
-        // [B, T, L] → [T·B, L], output k in rows k·B..(k+1)·B.
-        let g = to_array2(&g.f_transpose(0, 1)?.f_reshape([(t * b) as i64, l as i64])?)?;
+        };
         let out_grad = |k: usize| g.slice(ndarray::s![k * b..(k + 1) * b, ..]);
         let s = self.a.len(); // stages; the last is f at the new state (FSAL)
         let mut grads = self.params.zeros_like();
