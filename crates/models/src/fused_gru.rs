@@ -82,9 +82,16 @@ fn exp(x: f32) -> f32 {
     // Adding and subtracting 1.5·2²³ rounds to the nearest integer with
     // plain float arithmetic (`f32::round` is a libm call on baseline x86-64
     // and would stop the loop from vectorising).
+    //
+    // The rounded sum also holds k as an integer in its low mantissa bits
+    // (|k| < 2²²): subtracting the bit patterns reads it without a
+    // float-to-int conversion, whose saturating semantics (`as i32`) LLVM
+    // can only emit as scalar code.
     const ROUND: f32 = 12_582_912.0;
     let x = x.clamp(-87.0, 88.0);
-    let k = (x * std::f32::consts::LOG2_E + ROUND) - ROUND;
+    let shifted = x * std::f32::consts::LOG2_E + ROUND;
+    let k = shifted - ROUND;
+    let k_int = shifted.to_bits().wrapping_sub(ROUND.to_bits()) as i32;
     let r = x - k * 0.693_359_4 + k * 2.121_944_4e-4;
     let p = 1.987_569_1e-4_f32;
     let p = p * r + 1.398_199_9e-3;
@@ -93,7 +100,7 @@ fn exp(x: f32) -> f32 {
     let p = p * r + 1.666_666_5e-1;
     let p = p * r + 0.5;
     let e = p * r * r + r + 1.0;
-    e * f32::from_bits(((k as i32 + 127) as u32) << 23)
+    e * f32::from_bits(((k_int + 127) as u32) << 23)
 }
 
 /// The logistic function 1 / (1 + e^(−x)).
