@@ -6,7 +6,8 @@
 //! libtorch threads from `LATENTDYN_BENCH_THREADS` (default 2, as the reference).
 //! The model trains by the hand-written CPU kernels (the default);
 //! `LATENTDYN_BENCH_LIBTORCH_KERNELS=1` times libtorch's operators instead.
-//! Runs with `GOMP_SPINCOUNT=10000` unless it is set, as `latentdyn` does.
+//! Runs with `GOMP_SPINCOUNT=10000` and `GLIBC_TUNABLES` for malloc unless
+//! they are set, as `latentdyn` does (`latentdyn_models::runtime`).
 
 use criterion::{criterion_group, Criterion};
 use latentdyn_data::{generate, DatasetSpec};
@@ -69,9 +70,9 @@ fn bench_train_step(c: &mut Criterion) {
 criterion_group!(benches, bench_train_step);
 
 fn main() {
-    // As the `latentdyn` binary does (see latentdyn_models::openmp).
-    if let Err(e) = latentdyn_models::openmp::restart_with_short_openmp_spin() {
-        eprintln!("note: could not restart with GOMP_SPINCOUNT=10000 ({e})");
+    // As the `latentdyn` binary does (see latentdyn_models::runtime).
+    if let Err(e) = latentdyn_models::runtime::restart_with_tuned_runtime() {
+        eprintln!("note: could not restart with the OpenMP and malloc settings ({e})");
     }
     benches();
     Criterion::default().configure_from_args().final_summary();

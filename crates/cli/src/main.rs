@@ -40,9 +40,9 @@ enum Command {
 }
 
 fn main() {
-    // Before anything else: libgomp reads GOMP_SPINCOUNT at load time.
-    if let Err(e) = latentdyn_models::openmp::restart_with_short_openmp_spin() {
-        eprintln!("latentdyn: note: could not restart with GOMP_SPINCOUNT=10000 ({e})");
+    // Before anything else: libgomp and glibc read their settings at load time.
+    if let Err(e) = latentdyn_models::runtime::restart_with_tuned_runtime() {
+        eprintln!("latentdyn: note: could not restart with the OpenMP and malloc settings ({e})");
     }
     let cli = Cli::parse();
     if let Err(err) = run(cli) {

@@ -263,6 +263,11 @@ crate::simd::avx2_dispatch! {
     ) -> (GruGrads, Array2<f32>) => backward_portable
 }
 
+/// Steps whose gate gradients are kept together, so that the weight
+/// gradients are a few products over `CHUNK · B` rows rather than one small
+/// product per step.
+const CHUNK: usize = 3;
+
 #[inline(always)]
 fn backward_portable(
     tape: &DirectionTape,
@@ -278,9 +283,12 @@ fn backward_portable(
         b_ih: Array1::zeros(3 * hid),
         b_hh: Array1::zeros(3 * hid),
     };
-    // Gradients of this step's input and hidden pre-activations, [B, 3H].
-    let mut dgi = Array2::<f32>::zeros((b, 3 * hid));
-    let mut dgh = Array2::<f32>::zeros((b, 3 * hid));
+    // Gradients of the hidden pre-activations (r, z, n) of a chunk of
+    // steps, and of the input pre-activation of n (those of r and z are the
+    // hidden ones). Recycled buffers: rows are written before they are read.
+    let chunk = CHUNK.min(t.max(1));
+    let mut dgh = pool::array(chunk * b, 3 * hid);
+    let mut dgi_n = pool::array(chunk * b, hid);
     let (mut dh, every) = match d_out {
         OutputGrad::Last(d) => (d.to_owned(), None),
         OutputGrad::Every(d) => (Array2::<f32>::zeros((b, hid)), Some(d)),
@@ -290,6 +298,8 @@ fn backward_portable(
         if let Some(d) = every {
             dh += &d.slice(s![st * b..(st + 1) * b, ..]);
         }
+        let first = st - st % chunk;
+        let local = (st - first) * b;
         for k in 0..b {
             let row = st * b + k;
             let dh_row = dh.row(k);
@@ -304,17 +314,14 @@ fn backward_portable(
             let n = &n.as_slice().expect("contiguous")[..hid];
             let gn = tape.ghn.row(row);
             let gn = &gn.as_slice().expect("contiguous")[..hid];
-            let mut gi_row = dgi.row_mut(k);
-            let gi_row = gi_row.as_slice_mut().expect("contiguous");
-            let mut gh_row = dgh.row_mut(k);
+            let mut gh_row = dgh.row_mut(local + k);
             let gh_row = gh_row.as_slice_mut().expect("contiguous");
+            let mut gi_n = dgi_n.row_mut(local + k);
+            let gi_n = &mut gi_n.as_slice_mut().expect("contiguous")[..hid];
             let mut dp = dh_prev.row_mut(k);
             let dp = &mut dp.as_slice_mut().expect("contiguous")[..hid];
-            let (gi_r, rest) = gi_row.split_at_mut(hid);
-            let (gi_z, gi_n) = rest.split_at_mut(hid);
             let (gh_r, rest) = gh_row.split_at_mut(hid);
             let (gh_z, gh_n) = rest.split_at_mut(hid);
-            let (gi_z, gi_n) = (&mut gi_z[..hid], &mut gi_n[..hid]);
             let (gh_r, gh_z, gh_n) = (&mut gh_r[..hid], &mut gh_z[..hid], &mut gh_n[..hid]);
             for j in 0..hid {
                 let d = dh_row[j];
@@ -322,36 +329,73 @@ fn backward_portable(
                 let dan = d * (1.0 - zj) * (1.0 - nj * nj);
                 let dar = dan * gn[j] * rj * (1.0 - rj);
                 let daz = d * (hp[j] - nj) * zj * (1.0 - zj);
-                gi_r[j] = dar;
-                gi_z[j] = daz;
-                gi_n[j] = dan;
                 gh_r[j] = dar;
                 gh_z[j] = daz;
                 gh_n[j] = dan * rj;
+                gi_n[j] = dan;
                 dp[j] = d * zj;
             }
         }
-        general_mat_mul(1.0, &dgh, &p.w_hh, 1.0, &mut dh_prev);
-        let rows = st * b..(st + 1) * b;
         general_mat_mul(
             1.0,
-            &dgh.t(),
-            &tape.h.slice(s![rows.clone(), ..]),
+            &dgh.slice(s![local..local + b, ..]),
+            &p.w_hh,
             1.0,
-            &mut grads.w_hh,
+            &mut dh_prev,
         );
-        general_mat_mul(
-            1.0,
-            &dgi.t(),
-            &tape.x.slice(s![rows, ..]),
-            1.0,
-            &mut grads.w_ih,
-        );
-        grads.b_hh += &dgh.sum_axis(Axis(0));
-        grads.b_ih += &dgi.sum_axis(Axis(0));
+        if st == first {
+            // The chunk's steps first..first + len: one product each for
+            // the weight gradients, column sums for the biases.
+            let len = (t - first).min(chunk) * b;
+            let rows = first * b..first * b + len;
+            let dgh = dgh.slice(s![..len, ..]);
+            let dgi_n = dgi_n.slice(s![..len, ..]);
+            let h = tape.h.slice(s![rows.clone(), ..]);
+            let x = tape.x.slice(s![rows, ..]);
+            general_mat_mul(1.0, &dgh.t(), &h, 1.0, &mut grads.w_hh);
+            // The input gradients of r and z are the hidden ones.
+            general_mat_mul(
+                1.0,
+                &dgh.slice(s![.., ..2 * hid]).t(),
+                &x,
+                1.0,
+                &mut grads.w_ih.slice_mut(s![..2 * hid, ..]),
+            );
+            general_mat_mul(
+                1.0,
+                &dgi_n.t(),
+                &x,
+                1.0,
+                &mut grads.w_ih.slice_mut(s![2 * hid.., ..]),
+            );
+            add_column_sums(grads.b_hh.as_slice_mut().expect("contiguous"), dgh);
+            add_column_sums(
+                &mut grads.b_ih.as_slice_mut().expect("contiguous")[2 * hid..],
+                dgi_n,
+            );
+        }
         std::mem::swap(&mut dh, &mut dh_prev);
     }
+    // The input biases of r and z get what the hidden ones got.
+    let (b_hh, mut b_ih) = (
+        grads.b_hh.slice(s![..2 * hid]),
+        grads.b_ih.slice_mut(s![..2 * hid]),
+    );
+    b_ih.assign(&b_hh);
+    pool::give(dgh);
+    pool::give(dgi_n);
     (grads, dh)
+}
+
+/// Adds each column's sum of `m` (rows of `acc.len()` contiguous values) to `acc`.
+#[inline(always)]
+fn add_column_sums(acc: &mut [f32], m: ArrayView2<'_, f32>) {
+    for row in m.rows() {
+        let row = row.to_slice().expect("contiguous rows");
+        for (a, &v) in acc.iter_mut().zip(row) {
+            *a += v;
+        }
+    }
 }
 
 impl Drop for DirectionTape {

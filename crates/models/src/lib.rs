@@ -42,7 +42,7 @@ mod error;
 pub mod fused_gru;
 pub mod layers;
 pub mod loss;
-pub mod openmp;
+pub mod runtime;
 pub mod sae;
 mod simd;
 pub mod tape;
