@@ -60,6 +60,10 @@ pub struct DirectionTape {
     batch: usize,
     /// Inputs, `[T·B, C]`.
     x: Array2<f32>,
+    /// Whether every input is zero (the GRU dynamics' input): then the
+    /// input projections are the biases and the input weights' gradient is
+    /// zero, and neither product is computed.
+    zero_input: bool,
     /// States `h_0 … h_T`, `[(T+1)·B, H]`.
     h: Array2<f32>,
     /// Reset gates, `[T·B, H]`.
@@ -142,6 +146,7 @@ fn forward_portable(
     debug_assert_eq!(x.nrows(), t * b);
     // The biases that add straight to the input projection: b_ih for all
     // gates, b_hh for r and z.
+    let zero_input = x.iter().all(|&v| v == 0.0);
     let mut bias = p.b_ih.clone();
     for j in 0..2 * hid {
         bias[j] += p.b_hh[j];
@@ -168,13 +173,15 @@ fn forward_portable(
         let prev = done.slice(s![st * b.., ..]);
         general_mat_mul(1.0, &prev, &p.w_hh.t(), 0.0, &mut gh);
         gi.assign(&bias);
-        general_mat_mul(
-            1.0,
-            &x.slice(s![st * b..(st + 1) * b, ..]),
-            &p.w_ih.t(),
-            1.0,
-            &mut gi,
-        );
+        if !zero_input {
+            general_mat_mul(
+                1.0,
+                &x.slice(s![st * b..(st + 1) * b, ..]),
+                &p.w_ih.t(),
+                1.0,
+                &mut gi,
+            );
+        }
         let rows = st * b..(st + 1) * b;
         let mut next = next.slice_mut(s![..b, ..]);
         for (k, row) in rows.enumerate() {
@@ -234,6 +241,7 @@ fn forward_portable(
         steps: t,
         batch: b,
         x,
+        zero_input,
         h,
         r,
         z,
@@ -353,21 +361,23 @@ fn backward_portable(
             let h = tape.h.slice(s![rows.clone(), ..]);
             let x = tape.x.slice(s![rows, ..]);
             general_mat_mul(1.0, &dgh.t(), &h, 1.0, &mut grads.w_hh);
-            // The input gradients of r and z are the hidden ones.
-            general_mat_mul(
-                1.0,
-                &dgh.slice(s![.., ..2 * hid]).t(),
-                &x,
-                1.0,
-                &mut grads.w_ih.slice_mut(s![..2 * hid, ..]),
-            );
-            general_mat_mul(
-                1.0,
-                &dgi_n.t(),
-                &x,
-                1.0,
-                &mut grads.w_ih.slice_mut(s![2 * hid.., ..]),
-            );
+            if !tape.zero_input {
+                // The input gradients of r and z are the hidden ones.
+                general_mat_mul(
+                    1.0,
+                    &dgh.slice(s![.., ..2 * hid]).t(),
+                    &x,
+                    1.0,
+                    &mut grads.w_ih.slice_mut(s![..2 * hid, ..]),
+                );
+                general_mat_mul(
+                    1.0,
+                    &dgi_n.t(),
+                    &x,
+                    1.0,
+                    &mut grads.w_ih.slice_mut(s![2 * hid.., ..]),
+                );
+            }
             add_column_sums(grads.b_hh.as_slice_mut().expect("contiguous"), dgh);
             add_column_sums(
                 &mut grads.b_ih.as_slice_mut().expect("contiguous")[2 * hid..],
