@@ -7,7 +7,7 @@ use tch::{Device, Kind, Tensor};
 
 use crate::fused_gru::{self, DirectionTape, GruParams, OutputGrad};
 use crate::layers::torch_uniform;
-use crate::tape::{inject, tensor, to_array2, to_vec, two, Tape};
+use crate::tape::{inject, to_array2, to_vec, two, Tape};
 use crate::{check_shape, ModelError};
 
 /// The encoder GRU's parameter names, per direction, in [`GruParams`] order.
@@ -195,24 +195,8 @@ impl Tape for EncoderTape {
             || fused_gru::backward(&tapes[1], &params[1], OutputGrad::Last(gb)),
         );
         let mut pairs = Vec::with_capacity(8);
-        for (i, d) in [df, db].into_iter().enumerate() {
-            let p = &self.tensors[4 * i..4 * i + 4];
-            pairs.push((
-                &p[0],
-                tensor(d.w_ih.as_slice().expect("contiguous"), &p[0].size())?,
-            ));
-            pairs.push((
-                &p[1],
-                tensor(d.w_hh.as_slice().expect("contiguous"), &p[1].size())?,
-            ));
-            pairs.push((
-                &p[2],
-                tensor(d.b_ih.as_slice().expect("contiguous"), &p[2].size())?,
-            ));
-            pairs.push((
-                &p[3],
-                tensor(d.b_hh.as_slice().expect("contiguous"), &p[3].size())?,
-            ));
+        for (i, d) in [&df, &db].into_iter().enumerate() {
+            pairs.extend(self.tensors[4 * i..4 * i + 4].iter().zip(d.views()));
         }
         inject(&pairs)?;
         Ok(())

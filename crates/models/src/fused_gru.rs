@@ -24,7 +24,7 @@
 //! equal, since the sums run in a different order.
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array1, Array2, ArrayView2, Axis};
+use ndarray::{s, Array1, Array2, ArrayView2, ArrayView3, ArrayViewD, Axis};
 
 use crate::tape::pool;
 
@@ -48,6 +48,16 @@ impl GruParams {
     /// Hidden units.
     pub fn hidden(&self) -> usize {
         self.w_hh.ncols()
+    }
+
+    /// `w_ih, w_hh, b_ih, b_hh` (PyTorch's parameter order) as views.
+    pub(crate) fn views(&self) -> [ArrayViewD<'_, f32>; 4] {
+        [
+            self.w_ih.view().into_dyn(),
+            self.w_hh.view().into_dyn(),
+            self.b_ih.view().into_dyn(),
+            self.b_hh.view().into_dyn(),
+        ]
     }
 }
 
@@ -256,8 +266,9 @@ fn forward_portable(
 pub enum OutputGrad<'a> {
     /// With respect to the final state only, `[B, H]`.
     Last(ArrayView2<'a, f32>),
-    /// With respect to every state h_1 … h_T, `[T·B, H]` time-major.
-    Every(ArrayView2<'a, f32>),
+    /// With respect to every state h_1 … h_T, `[T, B, H]` (any strides:
+    /// a batch-major gradient's view with its first two axes swapped will do).
+    Every(ArrayView3<'a, f32>),
 }
 
 crate::simd::avx2_dispatch! {
@@ -304,7 +315,7 @@ fn backward_portable(
     let mut dh_prev = Array2::<f32>::zeros((b, hid));
     for st in (0..t).rev() {
         if let Some(d) = every {
-            dh += &d.slice(s![st * b..(st + 1) * b, ..]);
+            dh += &d.index_axis(Axis(0), st);
         }
         let first = st - st % chunk;
         let local = (st - first) * b;

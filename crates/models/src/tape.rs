@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-use ndarray::{Array2, Array3, ArrayView2, Axis};
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewD, Axis};
 use tch::{Kind, Tensor};
 
 use crate::ModelError;
@@ -68,23 +68,30 @@ pub(crate) fn tensor(data: &[f32], shape: &[i64]) -> Result<Tensor, ModelError> 
     Ok(Tensor::f_from_slice(data)?.f_reshape(shape)?)
 }
 
-/// The gradient of a trajectory leaf `[B, T, L]` for the trials `rows`,
-/// time-major `[T·b, L]` (step `s` of trial `k` in row `s·b + k`); `None`
-/// when the loss did not depend on the leaf.
-pub(crate) fn trajectory_grad(
-    leaf: &Tensor,
-    rows: std::ops::Range<usize>,
-) -> Result<Option<Array2<f32>>, ModelError> {
+/// The gradient of a trajectory leaf `[B, T, L]`, copied once into an
+/// array of the same shape; `None` when the loss did not depend on the
+/// leaf. [`steps_first`] views it step by step.
+pub(crate) fn trajectory_grad(leaf: &Tensor) -> Result<Option<Array3<f32>>, ModelError> {
     let g = leaf.f_grad()?;
     if !g.defined() {
         return Ok(None);
     }
     let size = g.size();
-    let (t, l, n) = (size[1], size[2], rows.len() as i64);
-    let part = g.f_narrow(0, rows.start as i64, n)?;
-    Ok(Some(to_array2(
-        &part.f_transpose(0, 1)?.f_reshape([t * n, l])?,
-    )?))
+    let data = Vec::<f32>::try_from(&g.f_to_kind(Kind::Float)?.f_contiguous()?.f_flatten(0, -1)?)?;
+    let dims = (size[0] as usize, size[1] as usize, size[2] as usize);
+    Array3::from_shape_vec(dims, data)
+        .map(Some)
+        .map_err(|e| ModelError::Shape {
+            what: "trajectory gradient",
+            expected: e.to_string(),
+            found: size,
+        })
+}
+
+/// The trials `rows` of a batch-major `[B, T, L]` array as a view `[T, b,
+/// L]`: step `s` of every trial is `.index_axis(Axis(0), s)`. No copy.
+pub(crate) fn steps_first(g: &Array3<f32>, rows: std::ops::Range<usize>) -> ArrayView3<'_, f32> {
+    g.slice(ndarray::s![rows, .., ..]).permuted_axes([1, 0, 2])
 }
 
 /// `[T·B, H]` time-major as `[B, T, H]`.
@@ -99,14 +106,18 @@ pub(crate) fn batch_major(tm: ArrayView2<'_, f32>, steps: usize) -> Array3<f32> 
     out
 }
 
-/// Accumulates `g` into each tensor `p`'s gradient — and through `p` into
-/// whatever `p` was computed from — by backpropagating Σ⟨p, g⟩.
-pub(crate) fn inject(pairs: &[(&Tensor, Tensor)]) -> Result<(), ModelError> {
+/// Accumulates each gradient array `g` into its tensor `p`'s gradient — and
+/// through `p` into whatever `p` was computed from — by backpropagating
+/// Σ⟨p, g⟩. `g` holds `p`'s elements in row-major order (any memory layout;
+/// its shape only needs the same number of elements, else an error).
+pub(crate) fn inject(pairs: &[(&Tensor, ArrayViewD<'_, f32>)]) -> Result<(), ModelError> {
     let mut total: Option<Tensor> = None;
     for (p, g) in pairs {
         if !p.requires_grad() {
             continue;
         }
+        let g = g.as_standard_layout();
+        let g = tensor(g.as_slice().expect("standard layout"), &p.size())?;
         let term = p.f_flatten(0, -1)?.f_dot(&g.f_flatten(0, -1)?)?;
         total = Some(match total {
             Some(acc) => acc.f_add(&term)?,

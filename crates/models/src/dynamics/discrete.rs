@@ -7,7 +7,9 @@ use super::node_kernel::MlpParams;
 use super::Dynamics;
 use crate::config::{CellKind, DiscreteConfig};
 use crate::layers::{Mlp, RnnCell};
-use crate::tape::{batch_major, inject, tensor, to_array2, to_vec, trajectory_grad, Tape, Taped};
+use crate::tape::{
+    batch_major, inject, steps_first, tensor, to_array2, to_vec, trajectory_grad, Tape, Taped,
+};
 use crate::{check_shape, ModelError};
 
 /// The function applied to `[u, z]`, u = 0 of size 1.
@@ -150,13 +152,14 @@ impl Tape for DiscreteTape {
     fn backward(&self) -> Result<(), ModelError> {
         let size = self.leaf.size();
         let (b, t, l) = (size[0] as usize, size[1] as usize, size[2] as usize);
-        let Some(g) = trajectory_grad(&self.leaf, 0..b)? else {
+        let Some(g) = trajectory_grad(&self.leaf)? else {
             return Ok(());
         };
+        let g = steps_first(&g, 0..b);
         let mut grads = self.params.zeros_like();
         let mut zbar = Array2::<f32>::zeros((b, l));
         for st in (0..t).rev() {
-            zbar += &g.slice(s![st * b..(st + 1) * b, ..]);
+            zbar += &g.index_axis(ndarray::Axis(0), st);
             let (z, act) = (&self.inputs[st], &self.acts[st]);
             zbar = match self.residual_dt {
                 Some(dt) => {
@@ -173,23 +176,11 @@ impl Tape for DiscreteTape {
         full.slice_mut(s![.., 1..]).assign(&w1g);
         let (gb1, gw2, gb2) = grads.rest();
         inject(&[
-            (
-                w1,
-                tensor(full.as_slice().expect("contiguous"), &w1.size())?,
-            ),
-            (b1, tensor(gb1.as_slice().expect("contiguous"), &b1.size())?),
-            (
-                w2,
-                tensor(
-                    gw2.as_standard_layout().as_slice().expect("contiguous"),
-                    &w2.size(),
-                )?,
-            ),
-            (b2, tensor(gb2.as_slice().expect("contiguous"), &b2.size())?),
-            (
-                &self.z0,
-                tensor(zbar.as_slice().expect("contiguous"), &self.z0.size())?,
-            ),
+            (w1, full.view().into_dyn()),
+            (b1, gb1.view().into_dyn()),
+            (w2, gw2.view().into_dyn()),
+            (b2, gb2.view().into_dyn()),
+            (&self.z0, zbar.view().into_dyn()),
         ])
     }
 }

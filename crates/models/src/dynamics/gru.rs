@@ -1,14 +1,14 @@
 //! The study's `gru` dynamics: a GRU cell with a zero input of size 1.
 
-use ndarray::{Array1, Array2};
+use ndarray::{Array1, Array2, Axis};
 use tch::{nn, Device, Kind, Tensor};
 
 use super::Dynamics;
 use crate::fused_gru::{self, DirectionTape, GruParams, OutputGrad};
 use crate::layers::GruCell;
 use crate::tape::{
-    batch_major, each_part, inject, row_parts, tensor, to_array2, to_vec, trajectory_grad, Tape,
-    Taped,
+    each_part, inject, pool, row_parts, steps_first, tensor, to_array2, to_vec, trajectory_grad,
+    two, Tape, Taped,
 };
 use crate::{check_shape, ModelError};
 
@@ -71,26 +71,47 @@ impl Dynamics for GruDynamics {
         let h0 = to_array2(z0)?;
         // Trials are independent: two halves on two threads when allowed.
         let parts = row_parts(b, 64);
-        let runs = each_part(&parts, |rows| {
+        let tapes = each_part(&parts, |rows| {
             let x = Array2::<f32>::zeros((steps * rows.len(), 1));
             let h0 = h0.slice(ndarray::s![rows.clone(), ..]);
-            let (_, tape) = fused_gru::forward(x, steps, rows.len(), &params, Some(h0));
-            let states = batch_major(tape.states(), steps);
-            (tape, states)
+            fused_gru::forward(x, steps, rows.len(), &params, Some(h0)).1
         });
-        let views: Vec<_> = runs.iter().map(|(_, s)| s.view()).collect();
-        let states = ndarray::concatenate(ndarray::Axis(0), &views).map_err(|e| {
-            ModelError::config("GRU dynamics", format!("joining the batch halves: {e}"))
-        })?;
+        // Every part's time-major states into one batch-major [B, T, L]
+        // buffer, the parts on their threads (each writes its own trials).
+        let l = self.latent as usize;
+        let mut states = pool::array(b * steps, l);
+        {
+            let mut out = states
+                .view_mut()
+                .into_shape_with_order((b, steps, l))
+                .map_err(|e| ModelError::config("GRU dynamics", format!("states buffer: {e}")))?;
+            let fill = |mut dst: ndarray::ArrayViewMut3<'_, f32>, tape: &DirectionTape| {
+                let n = dst.len_of(Axis(0));
+                let src = tape.states();
+                for st in 0..steps {
+                    dst.index_axis_mut(Axis(1), st)
+                        .assign(&src.slice(ndarray::s![st * n..(st + 1) * n, ..]));
+                }
+            };
+            match tapes.as_slice() {
+                [one] => fill(out, one),
+                [first, second] => {
+                    let (a, c) = out.view_mut().split_at(Axis(0), parts[0].len());
+                    two(|| fill(a, first), || fill(c, second));
+                }
+                _ => unreachable!("row_parts makes one or two parts"),
+            }
+        }
         let leaf = tensor(
-            states.as_standard_layout().as_slice().expect("contiguous"),
+            states.as_slice().expect("contiguous"),
             &[b as i64, steps as i64, self.latent],
         )?
         .set_requires_grad(true);
+        pool::give(states);
         let record = UnrollTape {
             leaf: leaf.shallow_clone(),
             z0: z0.shallow_clone(),
-            tapes: runs.into_iter().map(|(t, _)| t).zip(parts).collect(),
+            tapes: tapes.into_iter().zip(parts).collect(),
             params,
             tensors: [&w.w_ih, &w.w_hh, &w.b_ih, &w.b_hh].map(Tensor::shallow_clone),
         };
@@ -118,19 +139,15 @@ impl std::fmt::Debug for UnrollTape {
 
 impl Tape for UnrollTape {
     fn backward(&self) -> Result<(), ModelError> {
-        // Each part's rows of [B, T, L], time-major [T·b, L].
         let parts: Vec<_> = self.tapes.iter().map(|(_, rows)| rows.clone()).collect();
-        let mut gs = Vec::with_capacity(parts.len());
-        for rows in &parts {
-            match trajectory_grad(&self.leaf, rows.clone())? {
-                Some(g) => gs.push(g),
-                None => return Ok(()),
-            }
-        }
+        let Some(g) = trajectory_grad(&self.leaf)? else {
+            return Ok(());
+        };
         let (tapes, params) = (&self.tapes, &self.params);
         let mut results = each_part(&parts, |rows| {
             let k = parts.iter().position(|p| *p == rows).expect("a part");
-            fused_gru::backward(&tapes[k].0, params, OutputGrad::Every(gs[k].view()))
+            let d = OutputGrad::Every(steps_first(&g, rows));
+            fused_gru::backward(&tapes[k].0, params, d)
         })
         .into_iter();
         let (mut d, first_dz0) = results.next().expect("at least one part");
@@ -147,28 +164,8 @@ impl Tape for UnrollTape {
             .map_err(|e| ModelError::config("GRU dynamics", e.to_string()))?
             .as_standard_layout()
             .into_owned();
-        let [w_ih, w_hh, b_ih, b_hh] = &self.tensors;
-        inject(&[
-            (
-                w_ih,
-                tensor(d.w_ih.as_slice().expect("contiguous"), &w_ih.size())?,
-            ),
-            (
-                w_hh,
-                tensor(d.w_hh.as_slice().expect("contiguous"), &w_hh.size())?,
-            ),
-            (
-                b_ih,
-                tensor(d.b_ih.as_slice().expect("contiguous"), &b_ih.size())?,
-            ),
-            (
-                b_hh,
-                tensor(d.b_hh.as_slice().expect("contiguous"), &b_hh.size())?,
-            ),
-            (
-                &self.z0,
-                tensor(dz0.as_slice().expect("contiguous"), &self.z0.size())?,
-            ),
-        ])
+        let mut pairs: Vec<_> = self.tensors.iter().zip(d.views()).collect();
+        pairs.push((&self.z0, dz0.view().into_dyn()));
+        inject(&pairs)
     }
 }

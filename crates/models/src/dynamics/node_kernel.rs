@@ -15,7 +15,8 @@ use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
 use tch::Tensor;
 
 use crate::tape::{
-    batch_major, inject, pool, row_parts, tensor, to_array2, to_vec, trajectory_grad, two, Tape,
+    batch_major, inject, pool, row_parts, steps_first, tensor, to_array2, to_vec, trajectory_grad,
+    two, Tape,
 };
 use crate::ModelError;
 
@@ -457,11 +458,11 @@ impl Tape for NodeTape {
     fn backward(&self) -> Result<(), ModelError> {
         let size = self.leaf.size();
         let (b, l) = (size[0] as usize, size[2] as usize);
-        // Output k in rows k·B..(k+1)·B.
-        let Some(g) = trajectory_grad(&self.leaf, 0..b)? else {
+        let Some(g) = trajectory_grad(&self.leaf)? else {
             return Ok(());
         };
-        let out_grad = |k: usize| g.slice(ndarray::s![k * b..(k + 1) * b, ..]);
+        let g = steps_first(&g, 0..b);
+        let out_grad = |k: usize| g.index_axis(Axis(0), k);
         let s = self.a.len(); // stages; the last is f at the new state (FSAL)
         let mut grads = self.params.zeros_like();
         let mut ybar = Array2::<f32>::zeros((b, l));
@@ -507,34 +508,13 @@ impl Tape for NodeTape {
         }
         ybar += &out_grad(0);
         let [w1, b1, w2, b2] = &self.tensors;
+        let w1g = grads.w1_grad();
         inject(&[
-            (
-                w1,
-                tensor(
-                    grads
-                        .w1_grad()
-                        .as_standard_layout()
-                        .as_slice()
-                        .expect("contiguous"),
-                    &w1.size(),
-                )?,
-            ),
-            (
-                b1,
-                tensor(grads.b1.as_slice().expect("contiguous"), &b1.size())?,
-            ),
-            (
-                w2,
-                tensor(grads.w2.as_slice().expect("contiguous"), &w2.size())?,
-            ),
-            (
-                b2,
-                tensor(grads.b2.as_slice().expect("contiguous"), &b2.size())?,
-            ),
-            (
-                &self.z0,
-                tensor(ybar.as_slice().expect("contiguous"), &self.z0.size())?,
-            ),
+            (w1, w1g.view().into_dyn()),
+            (b1, grads.b1.view().into_dyn()),
+            (w2, grads.w2.view().into_dyn()),
+            (b2, grads.b2.view().into_dyn()),
+            (&self.z0, ybar.view().into_dyn()),
         ])
     }
 }
