@@ -71,6 +71,10 @@ pub fn flatten(a: &Array3<f64>) -> Array2<f64> {
 /// `<dir>/<spec name>.npz`, generated (and saved) unless a file with the
 /// same spec is already there.
 pub fn ensure_dataset(spec: &DatasetSpec, dir: &Path) -> Result<PathBuf, ExperimentError> {
+    // Runs analysed in parallel share datasets: one checks (and generates)
+    // at a time, so a missing dataset is generated once.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     std::fs::create_dir_all(dir).map_err(|source| ExperimentError::Io {
         path: dir.to_path_buf(),
         source,

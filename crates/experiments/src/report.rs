@@ -9,6 +9,7 @@
 //! (fixed points, alignment, figures), writes `results.csv`, the summary
 //! figures and the page.
 
+use rayon::prelude::*;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -318,7 +319,7 @@ pub fn build(
     dirs: &[PathBuf],
     out: &Path,
     opts: &ReportOptions,
-    on_event: &dyn Fn(ReportEvent<'_>),
+    on_event: &(dyn Fn(ReportEvent<'_>) + Sync),
 ) -> Result<Report, ExperimentError> {
     let mut rows = collect(dirs)?;
     let mut analysis_failures = Vec::new();
@@ -329,13 +330,22 @@ pub fn build(
             .map(|r| r.dir.clone())
             .collect();
         on_event(ReportEvent::Analysing(todo.len()));
-        for dir in &todo {
-            let result =
-                crate::analyse::analyse_and_save(dir, &opts.datasets).map_err(|e| e.to_string());
-            if let Err(e) = &result {
-                analysis_failures.push((dir.clone(), e.clone()));
+        // Runs are independent (each writes only into its own directory, and
+        // the finder draws from its own seeded generator): one per core.
+        let results: Vec<Result<(), String>> = todo
+            .par_iter()
+            .map(|dir| {
+                let result = crate::analyse::analyse_and_save(dir, &opts.datasets)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string());
+                on_event(ReportEvent::Analysed(dir, result.clone()));
+                result
+            })
+            .collect();
+        for (dir, result) in todo.iter().zip(results) {
+            if let Err(e) = result {
+                analysis_failures.push((dir.clone(), e));
             }
-            on_event(ReportEvent::Analysed(dir, result.map(|_| ())));
         }
         if !todo.is_empty() {
             rows = collect(dirs)?;
