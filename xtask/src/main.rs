@@ -36,7 +36,8 @@ commands:
                   cell completed, metrics finite, fixed points, figures and report present
   run [ARGS]      setup, build latentdyn in release mode and run `latentdyn ARGS`
   bench [ARGS]    setup, then run the criterion benches (ARGS go to cargo bench)
-  ci              fmt check, clippy -D warnings, then test: what CI should pass
+  ci              fmt check, clippy -D warnings, rustdoc -D warnings, then test:
+                  what CI's lint job runs
 
 environment:
   LIBTORCH         use this libtorch instead of provisioning one
@@ -130,6 +131,11 @@ fn run() -> Result<()> {
                 ])
                 .args(["--", "-D", "warnings"])
                 .status_ok("cargo clippy")?;
+            // Broken intra-doc links and stray HTML in doc comments.
+            cargo(&root, &lt)
+                .args(["doc", "--no-deps", "--workspace"])
+                .env("RUSTDOCFLAGS", "-D warnings")
+                .status_ok("cargo doc")?;
             cargo(&root, &lt)
                 .args(["test", "--workspace", "--features", TEST_FEATURES])
                 .status_ok("cargo test")

@@ -39,8 +39,12 @@ pub struct TrainArgs {
     /// Set any config field: `--set train.optimizer.lr=0.01` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
-    /// Run directory (default: runs/<dataset>/<preset>-L<L>-s<seed>).
-    #[arg(long)]
+    // An explicit help string: as a doc comment, rustdoc would read the
+    // placeholders as HTML tags.
+    #[arg(
+        long,
+        help = "Run directory (default: runs/<dataset>/<preset>-L<L>-s<seed>)"
+    )]
     out: Option<PathBuf>,
     /// Where datasets are looked up and generated.
     #[arg(long, default_value = "datasets")]

@@ -62,7 +62,7 @@ pub trait Dynamics: fmt::Debug {
 
     /// The training path of [`Dynamics::unroll`] by hand-written kernels,
     /// when this dynamics has one for `z0`'s kind and device: the trajectory
-    /// as a fresh autograd leaf and the [`Tape`] that finishes its backward
+    /// as a fresh autograd leaf and the [`Tape`](crate::Tape) that finishes its backward
     /// pass (into the parameters and `z0`). `None` (the default): use
     /// [`Dynamics::unroll`].
     fn unroll_taped(&self, z0: &Tensor, steps: usize) -> Result<Option<Taped>, ModelError> {
