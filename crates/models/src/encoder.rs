@@ -177,16 +177,7 @@ impl Tape for EncoderTape {
         if !g.defined() {
             return Ok(());
         }
-        let size = g.size();
-        let data = Vec::<f32>::try_from(&g.f_contiguous()?.f_flatten(0, -1)?)?;
-        let g =
-            Array2::from_shape_vec((size[0] as usize, size[1] as usize), data).map_err(|e| {
-                ModelError::Shape {
-                    what: "encoder gradient",
-                    expected: e.to_string(),
-                    found: size,
-                }
-            })?;
+        let g = to_array2(&g)?;
         let h = self.hidden;
         let (gf, gb) = (g.slice(ndarray::s![.., ..h]), g.slice(ndarray::s![.., h..]));
         let (tapes, params) = (&self.tapes, &self.params);

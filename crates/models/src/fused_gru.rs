@@ -156,9 +156,9 @@ fn forward_portable(
     let hid = p.hidden();
     let (t, b) = (steps, batch);
     debug_assert_eq!(x.nrows(), t * b);
+    let zero_input = x.iter().all(|&v| v == 0.0);
     // The biases that add straight to the input projection: b_ih for all
     // gates, b_hh for r and z.
-    let zero_input = x.iter().all(|&v| v == 0.0);
     let mut bias = p.b_ih.clone();
     for j in 0..2 * hid {
         bias[j] += p.b_hh[j];

@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewD, Axis};
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut3, Axis};
 use tch::{Kind, Tensor};
 
 use crate::ModelError;
@@ -94,16 +94,27 @@ pub(crate) fn steps_first(g: &Array3<f32>, rows: std::ops::Range<usize>) -> Arra
     g.slice(ndarray::s![rows, .., ..]).permuted_axes([1, 0, 2])
 }
 
-/// `[T·B, H]` time-major as `[B, T, H]`.
-pub(crate) fn batch_major(tm: ArrayView2<'_, f32>, steps: usize) -> Array3<f32> {
-    let (rows, h) = tm.dim();
-    let b = rows / steps.max(1);
-    let mut out = Array3::<f32>::zeros((b, steps, h));
+/// A kernel's trajectory `[B, T, L]` as a fresh autograd leaf (f32, a
+/// copy), the output half of a [`Taped`]; [`trajectory_grad`] reads its
+/// gradient back.
+pub(crate) fn trajectory_leaf(latents: ArrayView3<'_, f32>) -> Result<Tensor, ModelError> {
+    let shape = latents
+        .shape()
+        .iter()
+        .map(|&n| n as i64)
+        .collect::<Vec<_>>();
+    let latents = latents.as_standard_layout();
+    Ok(tensor(latents.as_slice().expect("standard layout"), &shape)?.set_requires_grad(true))
+}
+
+/// Writes time-major states `[T·b, H]` (step `s` of trial `k` in row
+/// `s·b + k`) into `dst`, `[b, T, H]`.
+pub(crate) fn fill_batch_major(tm: ArrayView2<'_, f32>, mut dst: ArrayViewMut3<'_, f32>) {
+    let (b, steps, _) = dst.dim();
     for st in 0..steps {
-        out.index_axis_mut(Axis(1), st)
+        dst.index_axis_mut(Axis(1), st)
             .assign(&tm.slice(ndarray::s![st * b..(st + 1) * b, ..]));
     }
-    out
 }
 
 /// Accumulates each gradient array `g` into its tensor `p`'s gradient — and

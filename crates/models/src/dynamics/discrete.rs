@@ -1,6 +1,6 @@
 //! The study's discrete-time cells (`node-discrete` and the ablation).
 
-use ndarray::{s, Array1, Array2};
+use ndarray::{s, Array1, Array2, Array3, Axis};
 use tch::{nn, Device, Kind, Tensor};
 
 use super::node_kernel::MlpParams;
@@ -8,7 +8,7 @@ use super::Dynamics;
 use crate::config::{CellKind, DiscreteConfig};
 use crate::layers::{Mlp, RnnCell};
 use crate::tape::{
-    batch_major, inject, steps_first, tensor, to_array2, to_vec, trajectory_grad, Tape, Taped,
+    inject, steps_first, to_array2, to_vec, trajectory_grad, trajectory_leaf, Tape, Taped,
 };
 use crate::{check_shape, ModelError};
 
@@ -94,7 +94,7 @@ impl Dynamics for DiscreteDynamics {
         let mut z = to_array2(z0)?;
         let mut inputs = Vec::with_capacity(steps);
         let mut acts = Vec::with_capacity(steps);
-        let mut tm = Array2::<f32>::zeros((steps * b, l));
+        let mut latents = Array3::<f32>::zeros((b, steps, l));
         for st in 0..steps {
             let (f, act) = params.forward(z.view());
             let next = match self.residual_dt {
@@ -105,16 +105,11 @@ impl Dynamics for DiscreteDynamics {
                 }
                 None => f,
             };
-            tm.slice_mut(s![st * b..(st + 1) * b, ..]).assign(&next);
+            latents.index_axis_mut(Axis(1), st).assign(&next);
             inputs.push(std::mem::replace(&mut z, next));
             acts.push(act);
         }
-        let latents = batch_major(tm.view(), steps);
-        let leaf = tensor(
-            latents.as_slice().expect("contiguous"),
-            &[b as i64, steps as i64, self.latent],
-        )?
-        .set_requires_grad(true);
+        let leaf = trajectory_leaf(latents.view())?;
         let tape = DiscreteTape {
             leaf: leaf.shallow_clone(),
             z0: z0.shallow_clone(),
@@ -159,7 +154,7 @@ impl Tape for DiscreteTape {
         let mut grads = self.params.zeros_like();
         let mut zbar = Array2::<f32>::zeros((b, l));
         for st in (0..t).rev() {
-            zbar += &g.index_axis(ndarray::Axis(0), st);
+            zbar += &g.index_axis(Axis(0), st);
             let (z, act) = (&self.inputs[st], &self.acts[st]);
             zbar = match self.residual_dt {
                 Some(dt) => {

@@ -7,8 +7,8 @@ use super::Dynamics;
 use crate::fused_gru::{self, DirectionTape, GruParams, OutputGrad};
 use crate::layers::GruCell;
 use crate::tape::{
-    each_part, inject, pool, row_parts, steps_first, tensor, to_array2, to_vec, trajectory_grad,
-    two, Tape, Taped,
+    each_part, fill_batch_major, inject, pool, row_parts, steps_first, to_array2, to_vec,
+    trajectory_grad, trajectory_leaf, two, Tape, Taped,
 };
 use crate::{check_shape, ModelError};
 
@@ -77,36 +77,24 @@ impl Dynamics for GruDynamics {
             fused_gru::forward(x, steps, rows.len(), &params, Some(h0)).1
         });
         // Every part's time-major states into one batch-major [B, T, L]
-        // buffer, the parts on their threads (each writes its own trials).
+        // buffer, the parts on their threads (each writes its own trials;
+        // with one part the second is empty).
         let l = self.latent as usize;
         let mut states = pool::array(b * steps, l);
-        {
-            let mut out = states
-                .view_mut()
-                .into_shape_with_order((b, steps, l))
-                .map_err(|e| ModelError::config("GRU dynamics", format!("states buffer: {e}")))?;
-            let fill = |mut dst: ndarray::ArrayViewMut3<'_, f32>, tape: &DirectionTape| {
-                let n = dst.len_of(Axis(0));
-                let src = tape.states();
-                for st in 0..steps {
-                    dst.index_axis_mut(Axis(1), st)
-                        .assign(&src.slice(ndarray::s![st * n..(st + 1) * n, ..]));
+        let mut out = states
+            .view_mut()
+            .into_shape_with_order((b, steps, l))
+            .map_err(|e| ModelError::config("GRU dynamics", format!("states buffer: {e}")))?;
+        let (first, second) = out.view_mut().split_at(Axis(0), parts[0].len());
+        two(
+            || fill_batch_major(tapes[0].states(), first),
+            || {
+                if let Some(tape) = tapes.get(1) {
+                    fill_batch_major(tape.states(), second);
                 }
-            };
-            match tapes.as_slice() {
-                [one] => fill(out, one),
-                [first, second] => {
-                    let (a, c) = out.view_mut().split_at(Axis(0), parts[0].len());
-                    two(|| fill(a, first), || fill(c, second));
-                }
-                _ => unreachable!("row_parts makes one or two parts"),
-            }
-        }
-        let leaf = tensor(
-            states.as_slice().expect("contiguous"),
-            &[b as i64, steps as i64, self.latent],
-        )?
-        .set_requires_grad(true);
+            },
+        );
+        let leaf = trajectory_leaf(out.view())?;
         pool::give(states);
         let record = UnrollTape {
             leaf: leaf.shallow_clone(),

@@ -11,12 +11,12 @@
 
 use latentdyn_ode::{solve_adaptive, AdaptiveOptions, OutputMode, Solution, State, Tableau};
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
+use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayViewMut2, Axis};
 use tch::Tensor;
 
 use crate::tape::{
-    batch_major, inject, pool, row_parts, steps_first, tensor, to_array2, to_vec, trajectory_grad,
-    two, Tape,
+    inject, pool, row_parts, steps_first, to_array2, to_vec, trajectory_grad, trajectory_leaf, two,
+    Tape,
 };
 use crate::ModelError;
 
@@ -392,17 +392,11 @@ pub(crate) fn solve_taped(
     let log = log.into_inner();
     let (b, l) = y0.0.dim();
     let steps = t_eval.len();
-    let mut tm = Array2::<f32>::zeros((steps * b, l));
+    let mut latents = Array3::<f32>::zeros((b, steps, l));
     for (k, y) in sol.y.iter().enumerate() {
-        tm.slice_mut(ndarray::s![k * b..(k + 1) * b, ..])
-            .assign(&y.0);
+        latents.index_axis_mut(Axis(1), k).assign(&y.0);
     }
-    let latents = batch_major(tm.view(), steps);
-    let leaf = tensor(
-        latents.as_slice().expect("contiguous"),
-        &[b as i64, steps as i64, l as i64],
-    )?
-    .set_requires_grad(true);
+    let leaf = trajectory_leaf(latents.view())?;
     // Which output each accepted step lands on.
     let mut lands = vec![None; sol.accepted.len()];
     let mut next = 1;
