@@ -223,7 +223,7 @@ pub(crate) mod pool {
         free.iter().map(|b| b.capacity() * 4).sum()
     }
 
-    /// Returns an array's buffer for reuse (only arrays made by [`array`]
+    /// Returns an array's buffer for reuse (only arrays made by [`array()`]
     /// should come back, or the pool fills with sizes nobody asks for).
     pub(crate) fn give(a: Array2<f32>) {
         let (v, _) = a.into_raw_vec_and_offset();
