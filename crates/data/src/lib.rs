@@ -20,11 +20,13 @@ mod mackey_glass;
 mod pipeline;
 pub mod random;
 mod simulate;
+mod source;
 mod spec;
+mod study_file;
 mod systems;
 
 pub use dataset::{
-    Dataset, Integrator, Metadata, Sampling, Seeds, Summary, FORMAT, FORMAT_VERSION,
+    Dataset, Integrator, Metadata, Provenance, Sampling, Seeds, Summary, FORMAT, FORMAT_VERSION,
 };
 pub use eig::{eigenvalues3, Complex};
 pub use error::DataError;
@@ -36,5 +38,7 @@ pub use simulate::{
     integrate, integrator_options, linspace, simulate, LatentInfo, MackeyGlassInfo, SVec,
     Trajectory, ATOL, RTOL,
 };
+pub use source::{file_sha256, study_dir, DatasetRef, STUDY_DATASETS_ENV, STUDY_FILE_PRESETS};
 pub use spec::DatasetSpec;
+pub use study_file::{load_dataset_file, load_study_h5};
 pub use systems::{Arneodo, Lorenz, MacArthur, MackeyGlass, Rossler, System, SystemKind};
