@@ -327,8 +327,89 @@ pub struct FinderConfig {
     pub accept_q: f64,
     /// Fixed points closer than this are one (1e-3).
     pub dedup_distance: f64,
+    /// What Adam minimises over the batch of starts: the sum of q (ours)
+    /// or its mean (the study's `fixedpoints.py`). Adam is nearly
+    /// invariant to the scale, except through its ε and the |Δq| rule.
+    pub objective: Objective,
+    /// How duplicates are merged and in which order with the q filter.
+    pub dedup: DedupRule,
+    /// When Adam stops moving a point.
+    pub stop: StopRule,
     /// Seed of the starts and their noise.
     pub seed: u64,
+}
+
+/// The batch objective of the fixed-point search.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Objective {
+    /// Σ q over the starts.
+    #[default]
+    Sum,
+    /// The mean of q over the starts.
+    Mean,
+}
+
+/// How [`find_fixed_points`] merges duplicate points.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DedupRule {
+    /// Keep the points with q < `accept_q`, then, lowest q first, drop
+    /// every point within `dedup_distance` of one already kept (ours).
+    #[default]
+    AcceptedLowestFirst,
+    /// The study's (Golub's `FixedPoints.get_unique`) on every point, then
+    /// the q filter: in start order, each point not yet claimed claims all
+    /// unclaimed points within `dedup_distance` (≤) of it and keeps the
+    /// one of them with the lowest q.
+    AllInStartOrder,
+}
+
+/// When [`find_fixed_points`]' Adam stops moving a point.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopRule {
+    /// Each point freezes once it meets a stopping rule (ours).
+    #[default]
+    PerPoint,
+    /// Every point keeps moving until all meet a stopping rule at once
+    /// (the study's loop).
+    AllPoints,
+}
+
+/// A named set of finder settings: ours or the study's figure script's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinderProfile {
+    /// Ours ([`FinderConfig::default`]): the function's defaults (noise
+    /// 0.01, tol_q 1e-12, radius 1e-3), Σ q, Newton polish, on the best
+    /// checkpoint from every trial's latents.
+    Ours,
+    /// The study's figures ([`FinderConfig::study`]): noise 1.0, tol_q
+    /// 1e-10, radius 0.1, mean q, deduplicate before the q filter, no
+    /// Newton step, on `last` from the validation trials' latents.
+    Study,
+}
+
+impl FinderProfile {
+    /// Both profiles, ours first.
+    pub const ALL: [FinderProfile; 2] = [FinderProfile::Ours, FinderProfile::Study];
+
+    /// The finder settings of this profile.
+    pub fn config(self) -> FinderConfig {
+        match self {
+            FinderProfile::Ours => FinderConfig::default(),
+            FinderProfile::Study => FinderConfig::study(),
+        }
+    }
+
+    /// `ours` or `study`.
+    pub fn name(self) -> &'static str {
+        match self {
+            FinderProfile::Ours => "ours",
+            FinderProfile::Study => "study",
+        }
+    }
 }
 
 /// Reads a number, or `null` (how JSON writes a non-finite one) as +∞.
@@ -349,6 +430,27 @@ impl FinderConfig {
             ..FinderConfig::default()
         }
     }
+
+    /// The settings the study's figure script
+    /// (`scripts/analysis/3_plot_trajs_fps.py`) passed to its finder:
+    /// noise std 1.0, tol_q 1e-10 for stopping and acceptance, uniqueness
+    /// radius 0.1, Adam on the mean of q, deduplication before the q
+    /// filter, every point moved until all have stopped, no Newton step.
+    /// (Which checkpoint and which trials the
+    /// starts come from is the caller's part.)
+    pub fn study() -> Self {
+        FinderConfig {
+            noise_std: 1.0,
+            q_tolerance: 1e-10,
+            accept_q: 1e-10,
+            dedup_distance: 0.1,
+            newton_iterations: 0,
+            objective: Objective::Mean,
+            dedup: DedupRule::AllInStartOrder,
+            stop: StopRule::AllPoints,
+            ..FinderConfig::default()
+        }
+    }
 }
 
 impl Default for FinderConfig {
@@ -364,6 +466,9 @@ impl Default for FinderConfig {
             newton_iterations: 30,
             accept_q: 1e-12,
             dedup_distance: 1e-3,
+            objective: Objective::Sum,
+            dedup: DedupRule::AcceptedLowestFirst,
+            stop: StopRule::PerPoint,
             seed: 0,
         }
     }
@@ -520,36 +625,42 @@ pub fn find_fixed_points(
     let (x_adam, q_adam, iters) = adam_phase(flow, &starts, cfg)?;
     let adam_accepted = q_adam.iter().filter(|&&q| q < cfg.accept_q).count();
 
-    // Newton on the candidates.
-    let cand: Vec<usize> = (0..q_adam.len())
-        .filter(|&i| q_adam[i] < cfg.refine_below_q)
+    // Newton on the candidates (when enabled); every point keeps the better
+    // of Adam's and Newton's location.
+    let l = flow.dim();
+    let mut found: Vec<(Vec<f64>, f64, usize)> = (0..q_adam.len())
+        .map(|i| (x_adam.row(i).to_vec(), q_adam[i], i))
         .collect();
-    let mut accepted: Vec<(Vec<f64>, f64, usize)> = Vec::new();
+    let cand: Vec<usize> = (0..q_adam.len())
+        .filter(|&i| cfg.newton_iterations > 0 && q_adam[i] < cfg.refine_below_q)
+        .collect();
     if !cand.is_empty() {
-        let l = flow.dim();
         let mut x = Array2::zeros((cand.len(), l));
         for (r, &i) in cand.iter().enumerate() {
             x.row_mut(r).assign(&x_adam.row(i));
         }
-        let (x_new, q_new) = newton(flow, x.clone(), cfg.newton_iterations)?;
+        let (x_new, q_new) = newton(flow, x, cfg.newton_iterations)?;
         for (r, &i) in cand.iter().enumerate() {
-            // Keep whichever of Adam's and Newton's point is better.
-            let (loc, q) = if q_new[r] <= q_adam[i] {
-                (x_new.row(r).to_vec(), q_new[r])
-            } else {
-                (x.row(r).to_vec(), q_adam[i])
-            };
-            if q < cfg.accept_q {
-                accepted.push((loc, q, i));
+            if q_new[r] <= q_adam[i] {
+                found[i] = (x_new.row(r).to_vec(), q_new[r], i);
             }
         }
     }
-    let refined_accepted = accepted.len();
-    let kept = dedup(accepted, cfg.dedup_distance);
+    let refined_accepted = found.iter().filter(|p| p.1 < cfg.accept_q).count();
+    let kept = match cfg.dedup {
+        DedupRule::AllInStartOrder => {
+            let mut kept = dedup_in_start_order(found, cfg.dedup_distance);
+            kept.retain(|p| p.1 < cfg.accept_q);
+            kept
+        }
+        DedupRule::AcceptedLowestFirst => {
+            found.retain(|p| p.1 < cfg.accept_q);
+            dedup(found, cfg.dedup_distance)
+        }
+    };
 
     let mut points = Vec::with_capacity(kept.len());
     if !kept.is_empty() {
-        let l = flow.dim();
         let mut x = Array2::zeros((kept.len(), l));
         for (r, (loc, _, _)) in kept.iter().enumerate() {
             for c in 0..l {
@@ -611,7 +722,7 @@ fn to_vec1(t: &Tensor) -> Result<Vec<f64>, AnalysisError> {
 type AdamResult = (Array2<f64>, Vec<f64>, Vec<usize>);
 
 /// Adam on q, all starts in one batch; a point freezes once it meets a
-/// stopping rule. Returns the final states, their q and iteration counts.
+/// stopping rule, or all move until every one does ([`StopRule`]). Returns the final states, their q and iteration counts.
 fn adam_phase(
     flow: &Flow<'_>,
     starts: &Array2<f64>,
@@ -633,7 +744,11 @@ fn adam_phase(
         let xg = x.detach().set_requires_grad(true);
         let g = flow.residual(&xg)?;
         let q = q_of(&g)?;
-        let total = q.f_sum(Kind::Double).map_err(tch_err("Adam"))?;
+        let total = match cfg.objective {
+            Objective::Sum => q.f_sum(Kind::Double),
+            Objective::Mean => q.f_mean(Kind::Double),
+        }
+        .map_err(tch_err("Adam"))?;
         let grad = Tensor::f_run_backward(&[total], &[&xg], false, false)
             .map_err(tch_err("Adam"))?
             .remove(0);
@@ -654,7 +769,20 @@ fn adam_phase(
             .f_isfinite()
             .and_then(|f| f.f_to_kind(Kind::Double))
             .map_err(tch_err("Adam"))?;
-        active = active * done * finite;
+        active = match cfg.stop {
+            StopRule::PerPoint => active * done * finite,
+            StopRule::AllPoints => {
+                let all_done = done
+                    .f_sum(Kind::Double)
+                    .map_err(tch_err("Adam"))?
+                    .double_value(&[])
+                    == 0.0;
+                if all_done {
+                    break;
+                }
+                active * finite
+            }
+        };
         let n_active = active
             .f_sum(Kind::Double)
             .map_err(tch_err("Adam"))?
@@ -748,6 +876,47 @@ pub fn dedup<T>(mut points: Vec<(Vec<f64>, f64, T)>, distance: f64) -> Vec<(Vec<
         }
     }
     kept
+}
+
+/// Golub's `FixedPoints.get_unique`: in the given order, each point not yet
+/// claimed claims every unclaimed point within `distance` (≤, itself
+/// included) and the lowest q among them is kept.
+pub fn dedup_in_start_order<T>(
+    points: Vec<(Vec<f64>, f64, T)>,
+    distance: f64,
+) -> Vec<(Vec<f64>, f64, T)> {
+    let n = points.len();
+    let mut claimed = vec![false; n];
+    let mut keep = Vec::new();
+    for i in 0..n {
+        if claimed[i] {
+            continue;
+        }
+        let ball: Vec<usize> = (0..n)
+            .filter(|&j| {
+                !claimed[j]
+                    && points[i]
+                        .0
+                        .iter()
+                        .zip(&points[j].0)
+                        .map(|(a, b)| (a - b).powi(2))
+                        .sum::<f64>()
+                        .sqrt()
+                        <= distance
+            })
+            .collect();
+        let best = ball
+            .iter()
+            .copied()
+            .min_by(|&a, &b| points[a].1.total_cmp(&points[b].1))
+            .unwrap_or(i);
+        for j in ball {
+            claimed[j] = true;
+        }
+        keep.push(best);
+    }
+    let mut slots: Vec<Option<(Vec<f64>, f64, T)>> = points.into_iter().map(Some).collect();
+    keep.into_iter().filter_map(|k| slots[k].take()).collect()
 }
 
 /// Eigenvalues (by decreasing modulus, a conjugate pair with the positive
@@ -980,6 +1149,104 @@ mod tests {
                 assert!((e.re - w).abs() < 1e-12 && e.im.abs() < 1e-12);
             }
         }
+    }
+
+    #[test]
+    fn the_study_profile_is_the_figure_scripts_settings() {
+        let c = FinderProfile::Study.config();
+        assert_eq!(
+            (c.n_starts, c.noise_std, c.learning_rate),
+            (1024, 1.0, 1e-2)
+        );
+        assert_eq!(
+            (c.q_tolerance, c.accept_q, c.dedup_distance),
+            (1e-10, 1e-10, 0.1)
+        );
+        assert_eq!(
+            (c.max_iterations, c.dq_tolerance, c.newton_iterations),
+            (5000, 1e-20, 0)
+        );
+        assert_eq!(c.objective, Objective::Mean);
+        assert_eq!(c.dedup, DedupRule::AllInStartOrder);
+        assert_eq!(c.stop, StopRule::AllPoints);
+        let ours = FinderProfile::Ours.config();
+        assert_eq!(ours, FinderConfig::default());
+        assert_eq!(
+            (ours.noise_std, ours.q_tolerance, ours.dedup_distance),
+            (0.01, 1e-12, 1e-3)
+        );
+        // Round trip through JSON, and older records without the new fields read as ours.
+        let back: FinderConfig = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
+        let mut old = serde_json::to_value(&ours).unwrap();
+        for k in ["objective", "dedup", "stop"] {
+            old.as_object_mut().unwrap().remove(k);
+        }
+        assert_eq!(serde_json::from_value::<FinderConfig>(old).unwrap(), ours);
+    }
+
+    #[test]
+    fn the_study_profile_finds_true_fixed_points_without_newton() {
+        // f(x) = (x₀² − 1, −x₁): fixed points (±1, 0); starts spread by noise 1.0.
+        let flow = Flow::new(FlowKind::Field { dt: 0.1 }, 2, |x| {
+            let a = x.select(1, 0);
+            let b = x.select(1, 1);
+            Ok(Tensor::stack(&[a.square() - 1.0, -b], 1))
+        });
+        let states = Array2::from_shape_fn((40, 2), |(i, j)| {
+            if j == 1 {
+                0.1
+            } else if i % 2 == 0 {
+                0.8
+            } else {
+                -0.8
+            }
+        });
+        let cfg = FinderConfig {
+            n_starts: 64,
+            ..FinderConfig::study()
+        };
+        let s = find_fixed_points(&flow, states.view(), &cfg).expect("search");
+        let mut xs: Vec<f64> = s.points.iter().map(|p| p.location[0]).collect();
+        xs.sort_by(f64::total_cmp);
+        assert!(!xs.is_empty());
+        for (p, x) in s.points.iter().zip(&xs) {
+            assert!(p.q < 1e-10 && p.newton_shift == 0.0, "{p:?}");
+            assert!((x.abs() - 1.0).abs() < 1e-4, "{x}");
+        }
+        // the radius-0.1 balls leave one point per fixed point
+        let mut rounded: Vec<i64> = xs.iter().map(|x| x.round() as i64).collect();
+        rounded.dedup();
+        assert_eq!(rounded.len(), xs.len());
+    }
+
+    #[test]
+    fn start_order_dedup_differs_from_lowest_first() {
+        // A (not converged) first, then B and C on either side of it within
+        // the radius but 0.18 apart from each other.
+        let pts = vec![
+            (vec![0.0], 1.0, 'a'),
+            (vec![0.09], 1e-14, 'b'),
+            (vec![-0.09], 1e-15, 'c'),
+        ];
+        let study: Vec<char> = dedup_in_start_order(pts.clone(), 0.1)
+            .iter()
+            .map(|p| p.2)
+            .collect();
+        assert_eq!(
+            study,
+            vec!['c'],
+            "A's ball claims B and C, keeps the lowest"
+        );
+        let ours: Vec<char> = dedup(pts, 0.1).iter().map(|p| p.2).collect();
+        assert_eq!(
+            ours,
+            vec!['c', 'b'],
+            "lowest first keeps both converged points"
+        );
+        // exactly at the radius counts as the same point (numpy's <=)
+        let edge = vec![(vec![0.0], 1e-12, 1), (vec![0.1], 1e-13, 2)];
+        assert_eq!(dedup_in_start_order(edge, 0.1).len(), 1);
     }
 
     fn fd_check(flow: &Flow<'_>, x: &Array2<f64>, tol: f64) {

@@ -21,10 +21,11 @@ pub use alignment::{
 };
 pub use error::AnalysisError;
 pub use fixed_points::{
-    draw_starts, eigen, find_fixed_points, FinderConfig, FixedPoint, FixedPointSearch, Flow,
-    FlowFn, FlowKind, Stability, StabilityClass, NODE_BIN_DT,
+    dedup_in_start_order, draw_starts, eigen, find_fixed_points, DedupRule, FinderConfig,
+    FinderProfile, FixedPoint, FixedPointSearch, Flow, FlowFn, FlowKind, Objective, Stability,
+    StabilityClass, StopRule, NODE_BIN_DT,
 };
 pub use metrics::{
-    compute_metrics, latent_r2, poisson_nll, rate_r2, state_r2, steps_in, thirds, AffineMap,
-    Metrics, ThirdMetrics, R2_FLOOR,
+    compute_metrics, latent_r2, poisson_nll, poisson_nll_on, rate_r2, state_r2, steps_in, thirds,
+    AffineMap, Metrics, NllBasis, ThirdMetrics, R2_FLOOR,
 };

@@ -176,16 +176,15 @@ impl AffineMap {
     }
 }
 
-/// The early, middle and late thirds of `steps` time steps, split as
-/// `numpy.array_split` does (the first `steps % 3` parts one longer):
-/// 70 → 0..24, 24..47, 47..70.
+/// The early, middle and late thirds of `steps` time steps, split as the
+/// study split them, `torch.chunk(x, 3, dim=1)`: parts of ⌈steps / 3⌉ steps,
+/// the last one shorter (70 → 0..24, 24..48, 48..70). Where `torch.chunk`
+/// returns fewer than three parts (e.g. 4 steps → 2 + 2) the missing ones
+/// are empty.
 pub fn thirds(steps: usize) -> [Range<usize>; 3] {
-    let base = steps / 3;
-    let extra = steps % 3;
-    let len = |i: usize| base + usize::from(i < extra);
-    let a = len(0);
-    let b = a + len(1);
-    [0..a, a..b, b..steps]
+    let size = steps.div_ceil(3);
+    let end = |i: usize| (i * size).min(steps);
+    [0..end(1), end(1)..end(2), end(2)..steps]
 }
 
 /// Poisson NLL of `spikes` under `log_rates` (`[sample, time, channel]`), as
@@ -217,6 +216,50 @@ pub fn poisson_nll(
         .map(|(&x, &y)| x.exp() - y * x + stirling(y))
         .sum();
     Ok(total / x.len() as f64)
+}
+
+/// Which terms a reported Poisson NLL contains. Training always uses the
+/// full loss (the Stirling term depends on the counts only, so it has no
+/// gradient); the basis decides which number is reported and compared.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NllBasis {
+    /// PyTorch's `poisson_nll_loss(log_input=True, full=True)`, the study's
+    /// final code: exp(x) − y·x plus the Stirling term.
+    #[default]
+    Full,
+    /// exp(x) − y·x only (`full=False`), as the published Lorenz runs
+    /// logged their validation loss (an earlier version of the study's code).
+    WithoutStirling,
+}
+
+impl NllBasis {
+    /// A short label for tables: `full` or `without Stirling`.
+    pub fn label(self) -> &'static str {
+        match self {
+            NllBasis::Full => "full",
+            NllBasis::WithoutStirling => "without Stirling",
+        }
+    }
+}
+
+/// [`poisson_nll`] on `basis`: the full NLL, or the NLL less the mean
+/// Stirling term of the same counts.
+pub fn poisson_nll_on(
+    basis: NllBasis,
+    log_rates: ArrayView3<'_, f64>,
+    spikes: ArrayView3<'_, f64>,
+    horizon: Option<usize>,
+) -> Result<f64, AnalysisError> {
+    let full = poisson_nll(log_rates, spikes, horizon)?;
+    Ok(match basis {
+        NllBasis::Full => full,
+        NllBasis::WithoutStirling => {
+            let k = horizon.unwrap_or(spikes.dim().1);
+            let y = steps_in(spikes, 0..k);
+            full - y.iter().map(|&y| stirling(y)).sum::<f64>() / y.len() as f64
+        }
+    })
 }
 
 fn stirling(y: f64) -> f64 {
@@ -261,7 +304,7 @@ pub struct Metrics {
 /// `true_rates` the true firing rates (not their logs) of the same shape,
 /// `true_latents` `[sample, time, D]` and `inferred_latents` `[sample, time, L]`.
 /// The NLL covers the first `horizon` steps (all for `None`); the R² scores
-/// always cover the whole trial and its thirds.
+/// always cover the whole trial and its thirds. The NLL is on `basis`.
 pub fn compute_metrics(
     log_rates: ArrayView3<'_, f64>,
     spikes: ArrayView3<'_, f64>,
@@ -269,10 +312,11 @@ pub fn compute_metrics(
     true_latents: ArrayView3<'_, f64>,
     inferred_latents: ArrayView3<'_, f64>,
     horizon: Option<usize>,
+    basis: NllBasis,
 ) -> Result<Metrics, AnalysisError> {
     same_shape("true rates", log_rates.shape(), true_rates.shape())?;
     let pred_rates = log_rates.mapv(f64::exp);
-    let nll = poisson_nll(log_rates, spikes, horizon)?;
+    let nll = poisson_nll_on(basis, log_rates, spikes, horizon)?;
     let steps = log_rates.dim().1;
     let scores = |r: Range<usize>| -> Result<ThirdMetrics, AnalysisError> {
         let p = steps_in(pred_rates.view(), r.clone());
@@ -364,11 +408,18 @@ mod tests {
     use ndarray::{array, Array3};
 
     #[test]
-    fn thirds_follow_numpy_array_split() {
-        assert_eq!(thirds(70), [0..24, 24..47, 47..70]);
+    fn thirds_follow_torch_chunk() {
+        // torch.chunk(torch.arange(n), 3) sizes: 70 → 24/24/22, 9 → 3/3/3,
+        // 8 → 3/3/2, 4 → 2/2 (two chunks), 2 → 1/1.
+        assert_eq!(thirds(70), [0..24, 24..48, 48..70]);
         assert_eq!(thirds(9), [0..3, 3..6, 6..9]);
         assert_eq!(thirds(8), [0..3, 3..6, 6..8]);
+        assert_eq!(thirds(4), [0..2, 2..4, 4..4]);
         assert_eq!(thirds(2), [0..1, 1..2, 2..2]);
+        for n in 1..200 {
+            let [a, b, c] = thirds(n);
+            assert_eq!((a.start, a.end, b.end, c.end), (0, b.start, c.start, n));
+        }
     }
 
     /// Hand-computed: channel 0 truth (1, 2, 3, 4), mean 2.5, SS_tot = 5;
@@ -443,5 +494,16 @@ mod tests {
         assert!((poisson_nll(x.view(), y.view(), None).unwrap() - want).abs() < 1e-15);
         assert_eq!(poisson_nll(x.view(), y.view(), Some(1)).unwrap(), 1.0);
         assert!(poisson_nll(x.view(), y.view(), Some(3)).is_err());
+        // Without the Stirling term: exp(x) − y·x alone, by hand.
+        let plain = x
+            .iter()
+            .zip(y.iter())
+            .map(|(&x, &y)| x.exp() - y * x)
+            .sum::<f64>()
+            / x.len() as f64;
+        let got = poisson_nll_on(NllBasis::WithoutStirling, x.view(), y.view(), None).unwrap();
+        assert!((got - plain).abs() < 1e-15, "{got} vs {plain}");
+        let full = poisson_nll_on(NllBasis::Full, x.view(), y.view(), None).unwrap();
+        assert_eq!(full, poisson_nll(x.view(), y.view(), None).unwrap());
     }
 }

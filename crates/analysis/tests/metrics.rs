@@ -1,7 +1,7 @@
 //! Invariances of the metrics, and the f64 NLL against the training loss.
 
 use latentdyn_analysis::{
-    compute_metrics, latent_r2, poisson_nll, rate_r2, state_r2, steps_in, thirds,
+    compute_metrics, latent_r2, poisson_nll, rate_r2, state_r2, steps_in, thirds, NllBasis,
 };
 use ndarray::{concatenate, Array2, Array3, Axis, Slice};
 use proptest::prelude::*;
@@ -123,6 +123,7 @@ fn compute_metrics_bundles_everything() {
         z.view(),
         z.view(),
         None,
+        NllBasis::Full,
     )
     .unwrap();
     assert!((m.rate_r2 - 1.0).abs() < 1e-12);
@@ -144,7 +145,8 @@ fn compute_metrics_bundles_everything() {
         steps_in(rates.view(), 0..69),
         z.view(),
         z.view(),
-        None
+        None,
+        NllBasis::Full
     )
     .is_err());
     assert!(compute_metrics(
@@ -153,7 +155,8 @@ fn compute_metrics_bundles_everything() {
         rates.view(),
         z.view(),
         z.slice_axis(Axis(0), Slice::from(0..4)),
-        None
+        None,
+        NllBasis::Full
     )
     .is_err());
 }

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use latentdyn_data::{generate_with_progress, Dataset, DatasetSpec, SystemKind};
+use latentdyn_data::{
+    generate_with_progress, load_dataset_file, Dataset, DatasetRef, DatasetSpec, SystemKind,
+};
 use rayon::prelude::*;
 
 /// `latentdyn data` subcommands.
@@ -16,6 +18,25 @@ pub enum DataCommand {
     Generate(GenerateArgs),
     /// Print a dataset's metadata and statistics.
     Show(ShowArgs),
+    /// Import a dataset file (the study's HDF5 layout) into latentdyn's
+    /// `.npz` + `.json`, recording the source file and its SHA-256.
+    Import(ImportArgs),
+}
+
+/// Arguments of `latentdyn data import`.
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The file: the study's `.h5` (e.g. its `datasets/Arneodo10_2000S_70T_35P_0seed_poisson.h5`)
+    /// or `study:<preset>`.
+    file: String,
+    /// Output directory (kept apart from generated datasets, which share
+    /// the study's names).
+    #[arg(long, default_value = "datasets/imported")]
+    out: PathBuf,
+    /// Where `study:<preset>` files are looked up (`<dir>/study/`, or
+    /// `$LATENTDYN_STUDY_DATASETS`).
+    #[arg(long, default_value = "datasets")]
+    datasets: PathBuf,
 }
 
 /// Arguments of `latentdyn data generate`.
@@ -54,11 +75,16 @@ pub struct GenerateArgs {
 /// Arguments of `latentdyn data show`.
 #[derive(Args, Debug)]
 pub struct ShowArgs {
-    /// A dataset's `.npz` or `.json` file.
-    file: PathBuf,
+    /// A dataset: a `.npz` / `.json` file, the study's `.h5`, a study
+    /// preset (arneodo, …; generated into `--datasets` when missing) or
+    /// `study:<preset>`.
+    file: String,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
+    /// Where presets and `study:` files are looked up.
+    #[arg(long, default_value = "datasets")]
+    datasets: PathBuf,
 }
 
 /// Runs a `latentdyn data` subcommand.
@@ -66,6 +92,7 @@ pub fn run(cmd: DataCommand) -> Result<()> {
     match cmd {
         DataCommand::Generate(args) => generate(args),
         DataCommand::Show(args) => show(&args),
+        DataCommand::Import(args) => import(&args),
     }
 }
 
@@ -139,7 +166,7 @@ pub fn generate_specs(specs: &[DatasetSpec], dir: &Path, force: bool) -> Result<
             let path = dir.join(format!("{name}.npz"));
             if !force && path.exists() {
                 match Dataset::load(&path) {
-                    Ok(ds) if ds.spec == *spec => {
+                    Ok(ds) if ds.spec == *spec && ds.metadata.provenance.is_none() => {
                         multi.suspend(|| println!("{name}: up to date ({})", path.display()));
                         return Ok(path);
                     }
@@ -184,9 +211,48 @@ fn one_line(ds: &Dataset) -> String {
     )
 }
 
+/// Loads any dataset reference: a file (by extension), `study:<preset>` or
+/// a preset (generated into `datasets` when missing).
+pub fn load_ref(data: &str, datasets: &Path) -> Result<Dataset> {
+    let r = DatasetRef::parse(data)?;
+    match r.file(datasets) {
+        Some(path) => {
+            latentdyn_experiments::analyse::resolve_dataset(&r, datasets)?;
+            load_dataset_file(&path).with_context(|| format!("reading dataset {}", path.display()))
+        }
+        None => {
+            let spec = r.preset_spec().context("a preset has a spec")?;
+            let paths = generate_specs(std::slice::from_ref(&spec), datasets, false)?;
+            Dataset::load(&paths[0])
+                .with_context(|| format!("loading dataset {}", paths[0].display()))
+        }
+    }
+}
+
+fn import(args: &ImportArgs) -> Result<()> {
+    let ds = load_ref(&args.file, &args.datasets)?;
+    if ds.metadata.provenance.is_none() {
+        bail!(
+            "{} is latentdyn's own format already: nothing to import",
+            args.file
+        );
+    }
+    let written = ds
+        .save(&args.out)
+        .with_context(|| format!("writing to {}", args.out.display()))?;
+    let p = ds.metadata.provenance.as_ref().expect("checked");
+    println!("{}", one_line(&ds));
+    println!("  from   {} (sha256 {})", p.source, p.sha256);
+    println!("  to     {} (+ .json)", written.display());
+    println!(
+        "train on it with: latentdyn train --data {}",
+        written.display()
+    );
+    Ok(())
+}
+
 fn show(args: &ShowArgs) -> Result<()> {
-    let ds = Dataset::load(&args.file)
-        .with_context(|| format!("reading dataset {}", args.file.display()))?;
+    let ds = load_ref(&args.file, &args.datasets)?;
     let summary = ds.summary();
     if args.json {
         let value = serde_json::json!({ "metadata": ds.metadata, "summary": summary });

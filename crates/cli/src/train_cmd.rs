@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use latentdyn_analysis::Metrics;
-use latentdyn_data::{Dataset, DatasetSpec};
+use latentdyn_data::{Dataset, DatasetRef};
 use latentdyn_models::DeviceChoice;
 use latentdyn_train::{evaluate, files, train, RunConfig, RunOptions, RunStatus, Summary};
 
@@ -16,8 +16,9 @@ use crate::data_cmd;
 /// Arguments of `latentdyn train`.
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// Dataset: a study preset (arneodo, lorenz, …) or a dataset `.npz` file
-    /// [default: arneodo].
+    /// Dataset: a study preset (arneodo, lorenz, …; generated), `study:<preset>`
+    /// (the study's own file, in `<datasets>/study/` or `$LATENTDYN_STUDY_DATASETS`),
+    /// or a dataset file (`.npz`, or the study's `.h5`) [default: arneodo].
     #[arg(long, conflicts_with = "config")]
     data: Option<String>,
     /// Model preset: gru, node, node-discrete, ablation0 … ablation4 [default: node].
@@ -80,22 +81,15 @@ pub struct EvalArgs {
     json: bool,
 }
 
-/// Finds or makes the dataset a run needs: a `.npz` path, or a spec that is
-/// loaded from `dir` when present and generated there otherwise.
-pub fn dataset_for(data: &str, dir: &Path) -> Result<Dataset> {
-    if data.ends_with(".npz") || data.ends_with(".json") {
-        return Dataset::load(Path::new(data)).with_context(|| format!("loading dataset {data}"));
+/// The dataset a run trains on, loaded: its file (whose SHA-256 must be the
+/// run's) or its spec's generated dataset (generated with progress bars
+/// when missing).
+pub fn load_run_data(cfg: &RunConfig, dir: &Path) -> Result<Dataset> {
+    if cfg.data_file.is_none() {
+        data_cmd::generate_specs(std::slice::from_ref(&cfg.dataset), dir, false)?;
     }
-    let spec = DatasetSpec::preset(data)?;
-    load_or_generate(&spec, dir)
-}
-
-/// Loads `spec`'s dataset from `dir`, generating it first when missing.
-pub fn load_or_generate(spec: &DatasetSpec, dir: &Path) -> Result<Dataset> {
-    let paths = data_cmd::generate_specs(std::slice::from_ref(spec), dir, false)?;
-    let ds = Dataset::load(&paths[0])
-        .with_context(|| format!("loading dataset {}", paths[0].display()))?;
-    Ok(ds)
+    latentdyn_experiments::analyse::load_run_dataset(cfg, dir)
+        .with_context(|| format!("loading the dataset of run {}", cfg.run_name()))
 }
 
 /// Runs `latentdyn train`.
@@ -107,13 +101,17 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
                 .with_context(|| format!("reading run config {}", path.display()))?;
             let cfg: RunConfig = serde_json::from_str(&text)
                 .with_context(|| format!("parsing run config {}", path.display()))?;
-            let data = load_or_generate(&cfg.dataset, &args.datasets)?;
+            let data = load_run_data(&cfg, &args.datasets)?;
             (cfg, data)
         }
         None => {
-            let data = dataset_for(&data_arg, &args.datasets)?;
+            let r = DatasetRef::parse(&data_arg)?;
+            let (spec, data_file) =
+                latentdyn_experiments::analyse::resolve_dataset(&r, &args.datasets)?;
             let model = args.model.as_deref().unwrap_or("node");
-            let cfg = RunConfig::preset(model, args.latent, data.spec, args.seed)?;
+            let mut cfg = RunConfig::preset(model, args.latent, spec, args.seed)?;
+            cfg.data_file = data_file;
+            let data = load_run_data(&cfg, &args.datasets)?;
             (cfg, data)
         }
     };
@@ -124,12 +122,10 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
         cfg.set(assignment)
             .with_context(|| format!("--set {assignment}"))?;
     }
-    let dataset_label =
-        if args.config.is_some() || data_arg.ends_with(".npz") || data_arg.ends_with(".json") {
-            data.spec.name()
-        } else {
-            data_arg.clone()
-        };
+    let dataset_label = match (&args.config, DatasetRef::parse(&data_arg)) {
+        (None, Ok(r)) => r.dir_name(),
+        _ => data.spec.name(),
+    };
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("runs")
             .join(dataset_label)
@@ -231,7 +227,7 @@ pub fn run_eval(args: EvalArgs) -> Result<()> {
     })?;
     let cfg: RunConfig =
         serde_json::from_str(&text).with_context(|| format!("reading {}", cfg_path.display()))?;
-    let data = load_or_generate(&cfg.dataset, &args.datasets)?;
+    let data = load_run_data(&cfg, &args.datasets)?;
     let device = args.device.resolve()?;
     let ev = evaluate(&args.run, &data, device)
         .with_context(|| format!("evaluating {}", args.run.display()))?;

@@ -11,11 +11,14 @@ use std::path::{Path, PathBuf};
 
 use latentdyn_analysis::{
     align_fixed_points, find_fixed_points, AffineMap, AlignmentSummary, FinderConfig,
-    FixedPointSearch, Flow, NODE_BIN_DT,
+    FinderProfile, FixedPointSearch, Flow, NODE_BIN_DT,
 };
-use latentdyn_data::{generate, Dataset, DatasetSpec};
+use latentdyn_data::{
+    file_sha256, generate, load_dataset_file, DataError, Dataset, DatasetRef, DatasetSpec,
+    STUDY_DATASETS_ENV,
+};
 use latentdyn_models::{array3_to_tensor, tensor_to_array3};
-use latentdyn_train::{files, load_run};
+use latentdyn_train::{files, load_run, DataFile, RunConfig};
 use ndarray::{Array2, Array3, Axis};
 use serde::{Deserialize, Serialize};
 use tch::Device;
@@ -45,6 +48,27 @@ pub struct RunFixedPoints {
     pub to_true_weights: Option<Vec<Vec<f64>>>,
     /// Bias of that map.
     pub to_true_bias: Option<Vec<f64>>,
+    /// The same model searched as the study's figure script searched it
+    /// ([`FinderProfile::Study`]); `None` in records written before it
+    /// existed or when the run has no `last.safetensors`.
+    #[serde(default)]
+    pub study: Option<ProfileSearch>,
+}
+
+/// One fixed-point search of a model under a named profile, with where its
+/// starts came from and its alignment to the truth.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProfileSearch {
+    /// The finder profile.
+    pub profile: FinderProfile,
+    /// The checkpoint searched (`best.safetensors`, `last.safetensors`).
+    pub checkpoint: String,
+    /// Which trials' inferred latents the starts were drawn from.
+    pub trials: String,
+    /// The search.
+    pub model: FixedPointSearch,
+    /// Its points matched to the truth (map fitted on the same trials).
+    pub alignment: Option<AlignmentSummary>,
 }
 
 /// What the figures and the alignment need from a run, in memory.
@@ -80,13 +104,87 @@ pub fn ensure_dataset(spec: &DatasetSpec, dir: &Path) -> Result<PathBuf, Experim
         source,
     })?;
     let path = dir.join(format!("{}.npz", spec.name()));
+    // An imported file under the same name is not the generated dataset.
     let ok = Dataset::load(&path)
-        .map(|d| &d.spec == spec)
+        .map(|d| &d.spec == spec && d.metadata.provenance.is_none())
         .unwrap_or(false);
     if !ok {
         generate(spec)?.save(dir)?;
     }
     Ok(path)
+}
+
+/// The spec of a dataset reference and, for a file (the study's or any
+/// other), the file's reference and SHA-256. A missing file is an error
+/// that says where it was looked for and how to provide it.
+pub fn resolve_dataset(
+    r: &DatasetRef,
+    datasets: &Path,
+) -> Result<(DatasetSpec, Option<DataFile>), ExperimentError> {
+    let Some(path) = r.file(datasets) else {
+        let spec = r.preset_spec().ok_or_else(|| DataError::UnknownPreset {
+            name: r.as_string(),
+            valid: vec![],
+        })?;
+        return Ok((spec, None));
+    };
+    if !path.is_file() {
+        let what = match r {
+            DatasetRef::Study(_) => format!(
+                "the study's own dataset file for {r}: copy it from the study repository's \
+                 datasets/ folder to {}, or point ${STUDY_DATASETS_ENV} at the folder that holds it",
+                path.parent().unwrap_or(Path::new(".")).display()
+            ),
+            _ => "a dataset file".to_string(),
+        };
+        return Err(DataError::Missing { path, what }.into());
+    }
+    let sha256 = file_sha256(&path)?;
+    let spec = match r.preset_spec() {
+        Some(spec) => spec,
+        None => load_dataset_file(&path)?.spec,
+    };
+    Ok((
+        spec,
+        Some(DataFile {
+            source: r.as_string(),
+            sha256,
+        }),
+    ))
+}
+
+/// The dataset a run trains on, loaded: its file when it has one (refused
+/// when the file's SHA-256 or spec is not the run's), otherwise its spec's
+/// generated dataset in `datasets` (generated there first when missing).
+pub fn load_run_dataset(cfg: &RunConfig, datasets: &Path) -> Result<Dataset, ExperimentError> {
+    let Some(file) = &cfg.data_file else {
+        let path = ensure_dataset(&cfg.dataset, datasets)?;
+        return Ok(Dataset::load(&path)?);
+    };
+    let r = DatasetRef::parse(&file.source)?;
+    let (_, found) = resolve_dataset(&r, datasets)?;
+    let path = r.file(datasets).unwrap_or_default();
+    let sha = found.map(|f| f.sha256).unwrap_or_default();
+    if sha != file.sha256 {
+        return Err(DataError::MetadataMismatch {
+            path,
+            field: "sha256".into(),
+            expected: format!("{} (the file run was trained on)", file.sha256),
+            found: format!("{sha}: another file now stands at {}", r),
+        }
+        .into());
+    }
+    let data = load_dataset_file(&path)?;
+    if data.spec != cfg.dataset {
+        return Err(DataError::MetadataMismatch {
+            path,
+            field: "spec".into(),
+            expected: cfg.dataset.name(),
+            found: data.spec.name(),
+        }
+        .into());
+    }
+    Ok(data)
 }
 
 fn bad_run(dir: &Path, reason: String) -> ExperimentError {
@@ -118,8 +216,7 @@ pub fn analyse_run(
 ) -> Result<RunAnalysis, ExperimentError> {
     let mut run = load_run(run_dir, files::BEST, Device::Cpu)?;
     run.vs.double();
-    let path = ensure_dataset(&run.config.dataset, datasets)?;
-    let data = Dataset::load(&path)?;
+    let data = load_run_dataset(&run.config, datasets)?;
     if data.spikes.dim().2 as i64 != run.model.channels() {
         return Err(bad_run(
             run_dir,
@@ -132,25 +229,8 @@ pub fn analyse_run(
         ));
     }
     let steps = data.spikes.dim().1;
-    let spikes = data.spikes.mapv(f64::from);
-    let latents = tch::no_grad(|| -> Result<Array3<f64>, ExperimentError> {
-        let mut parts = Vec::new();
-        for chunk in spikes.axis_chunks_iter(Axis(0), 500) {
-            let t = array3_to_tensor(chunk, Device::Cpu)?;
-            let out = run.model.forward_t(&t, false)?;
-            parts.push(tensor_to_array3(&out.latents)?);
-        }
-        let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
-        ndarray::concatenate(Axis(0), &views)
-            .map_err(|e| bad_run(run_dir, format!("joining the latents: {e}")))
-    })?;
+    let latents = infer_latents(run_dir, &run.model, &data.spikes.mapv(f64::from))?;
     let inferred = flatten(&latents);
-    if inferred.iter().any(|v| !v.is_finite()) {
-        return Err(bad_run(
-            run_dir,
-            "the model's latents are not finite".into(),
-        ));
-    }
     let true_latents = flatten(&data.latents);
     let cfg = FinderConfig {
         seed,
@@ -178,6 +258,7 @@ pub fn analyse_run(
         }
         Err(_) => (None, None, None),
     };
+    let study = study_search(run_dir, &data, truth.as_ref(), seed)?;
     let record = RunFixedPoints {
         run: run.config.run_name(),
         dataset: data.spec.name(),
@@ -188,6 +269,7 @@ pub fn analyse_run(
             .as_ref()
             .map(|m| m.weights.outer_iter().map(|r| r.to_vec()).collect()),
         to_true_bias: to_true.as_ref().map(|m| m.bias.to_vec()),
+        study,
     };
     Ok(RunAnalysis {
         record,
@@ -196,6 +278,78 @@ pub fn analyse_run(
         steps,
         to_true,
     })
+}
+
+/// The inferred latents `[trials, time, L]` of `spikes` (f64, eval mode,
+/// 500 trials at a time); an error when any is not finite.
+fn infer_latents(
+    run_dir: &Path,
+    model: &latentdyn_models::SequentialAutoencoder,
+    spikes: &Array3<f64>,
+) -> Result<Array3<f64>, ExperimentError> {
+    let latents = tch::no_grad(|| -> Result<Array3<f64>, ExperimentError> {
+        let mut parts = Vec::new();
+        for chunk in spikes.axis_chunks_iter(Axis(0), 500) {
+            let t = array3_to_tensor(chunk, Device::Cpu)?;
+            let out = model.forward_t(&t, false)?;
+            parts.push(tensor_to_array3(&out.latents)?);
+        }
+        let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+        ndarray::concatenate(Axis(0), &views)
+            .map_err(|e| bad_run(run_dir, format!("joining the latents: {e}")))
+    })?;
+    if latents.iter().any(|v| !v.is_finite()) {
+        return Err(bad_run(
+            run_dir,
+            "the model's latents are not finite".into(),
+        ));
+    }
+    Ok(latents)
+}
+
+/// The study's figure search ([`FinderProfile::Study`]): its settings, on
+/// `last.safetensors`, from the validation trials' latents in eval mode,
+/// aligned to the truth through a map fitted on those trials. `None` when
+/// the run has no last checkpoint.
+fn study_search(
+    run_dir: &Path,
+    data: &Dataset,
+    truth: Option<&FixedPointSearch>,
+    seed: u64,
+) -> Result<Option<ProfileSearch>, ExperimentError> {
+    if !run_dir.join(files::LAST).is_file() {
+        return Ok(None);
+    }
+    let mut run = load_run(run_dir, files::LAST, Device::Cpu)?;
+    run.vs.double();
+    let valid = data.spikes.select(Axis(0), &data.valid_idx).mapv(f64::from);
+    let inferred = flatten(&infer_latents(run_dir, &run.model, &valid)?);
+    let true_latents = flatten(&data.latents.select(Axis(0), &data.valid_idx));
+    let cfg = FinderConfig {
+        seed,
+        ..FinderProfile::Study.config()
+    };
+    let flow = Flow::of_dynamics(run.model.dynamics.as_ref(), NODE_BIN_DT)?;
+    let model = find_fixed_points(&flow, inferred.view(), &cfg)?;
+    let alignment = match truth {
+        Some(truth) => {
+            let to_true = AffineMap::fit(inferred.view(), true_latents.view())?;
+            Some(align_fixed_points(
+                &model.points,
+                &truth.points,
+                &to_true,
+                match_radius(&true_latents),
+            )?)
+        }
+        None => None,
+    };
+    Ok(Some(ProfileSearch {
+        profile: FinderProfile::Study,
+        checkpoint: files::LAST.into(),
+        trials: format!("the {} validation trials", data.valid_idx.len()),
+        model,
+        alignment,
+    }))
 }
 
 /// Writes `<run_dir>/fixed_points.json` atomically.

@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use latentdyn_data::DatasetSpec;
+use latentdyn_data::{DatasetRef, DatasetSpec};
 use latentdyn_train::RunConfig;
 use serde::{Deserialize, Serialize};
 
@@ -69,9 +69,24 @@ pub struct Cell {
 }
 
 impl Cell {
-    /// The run configuration this cell trains.
-    pub fn run_config(&self) -> Result<RunConfig, ExperimentError> {
-        let spec = DatasetSpec::preset(&self.dataset)?;
+    /// The cell's dataset: a preset, `study:<preset>` or a file.
+    pub fn dataset_ref(&self) -> Result<DatasetRef, ExperimentError> {
+        Ok(DatasetRef::parse(&self.dataset)?)
+    }
+
+    /// The run configuration this cell trains, its data looked up in
+    /// `datasets`: a preset's spec, or a file's spec with the file's
+    /// reference and SHA-256 (the file must exist).
+    pub fn run_config(&self, datasets: &Path) -> Result<RunConfig, ExperimentError> {
+        let (spec, data_file) = crate::analyse::resolve_dataset(&self.dataset_ref()?, datasets)?;
+        let mut cfg = self.config_on(spec)?;
+        cfg.data_file = data_file;
+        Ok(cfg)
+    }
+
+    /// The configuration with `spec` as its dataset and no file: what the
+    /// run's name and the grid's checks need, which never read data.
+    fn config_on(&self, spec: DatasetSpec) -> Result<RunConfig, ExperimentError> {
         let mut cfg = RunConfig::preset(&self.model, self.latent, spec, self.seed)?;
         if let Some(e) = self.epochs {
             cfg = cfg.with_epochs(e);
@@ -82,9 +97,23 @@ impl Cell {
         Ok(cfg)
     }
 
-    /// `<root>/<dataset>/<model>-L<latent>-s<seed>`.
+    /// The configuration without reading any file: a file's own spec is
+    /// replaced by the arneodo preset's (a run's name and the grid's checks
+    /// do not depend on the data).
+    fn named_config(&self) -> Result<RunConfig, ExperimentError> {
+        let spec = match self.dataset_ref()?.preset_spec() {
+            Some(spec) => spec,
+            None => DatasetSpec::preset("arneodo")?,
+        };
+        self.config_on(spec)
+    }
+
+    /// `<root>/<dataset dir>/<model>-L<latent>-s<seed>` (the dataset's
+    /// directory is `arneodo`, `study-lorenz` or a file's stem).
     pub fn dir(&self, root: &Path) -> Result<PathBuf, ExperimentError> {
-        Ok(root.join(&self.dataset).join(self.run_config()?.run_name()))
+        Ok(root
+            .join(self.dataset_ref()?.dir_name())
+            .join(self.named_config()?.run_name()))
     }
 
     /// A short label: `arneodo node L3 s0`.
@@ -180,7 +209,7 @@ impl Grid {
         Self::preset(name)
     }
 
-    /// The built-in grids: `smoke`, `quick`, `paper`.
+    /// The built-in grids: `smoke`, `quick`, `survey`, `paper`.
     pub fn preset(name: &str) -> Result<Self, ExperimentError> {
         let grid = match name {
             "smoke" => Grid {
@@ -209,21 +238,22 @@ impl Grid {
             },
             "paper" => Grid {
                 name: "paper".into(),
-                description: "the study's 420 + 25 runs at 3000 epochs".into(),
+                description:
+                    "the study's 420 + 25 runs at 3000 epochs; Lorenz on the published runs' \
+                              protocol (full batch, NLL without the Stirling term)"
+                        .into(),
                 epochs: None,
                 groups: vec![
                     group(
-                        &[
-                            "arneodo",
-                            "lorenz",
-                            "rossler",
-                            "arneodo100",
-                            "mackeyglass100",
-                        ],
+                        &["arneodo", "rossler", "arneodo100", "mackeyglass100"],
                         &["gru", "node"],
                         &PAPER_LATENTS,
                         &PAPER_SEEDS,
                     ),
+                    Group {
+                        set: LORENZ_PROTOCOL.map(String::from).to_vec(),
+                        ..group(&["lorenz"], &["gru", "node"], &PAPER_LATENTS, &PAPER_SEEDS)
+                    },
                     group(
                         &["macarthur100"],
                         &["gru", "node-discrete"],
@@ -231,6 +261,32 @@ impl Grid {
                         &PAPER_SEEDS,
                     ),
                     group(&["arneodo"], &ABLATIONS, &[3], &PAPER_SEEDS),
+                ],
+            },
+            "survey" => Grid {
+                name: "survey".into(),
+                description: "every study dataset at the study's full length and protocol, gru \
+                              and node (node-discrete for macarthur100) at the true \
+                              dimensionality, seed 0, on the study's own files where it ships \
+                              them (study:arneodo, study:lorenz, study:rossler), and the five \
+                              ablation configs: 17 runs"
+                    .into(),
+                epochs: None,
+                groups: vec![
+                    group(&["study:arneodo"], &["gru", "node"], &[3], &[0]),
+                    Group {
+                        set: LORENZ_PROTOCOL.map(String::from).to_vec(),
+                        ..group(&["study:lorenz"], &["gru", "node"], &[3], &[0])
+                    },
+                    group(
+                        &["study:rossler", "arneodo100"],
+                        &["gru", "node"],
+                        &[3],
+                        &[0],
+                    ),
+                    group(&["mackeyglass100"], &["gru", "node"], &[10], &[0]),
+                    group(&["macarthur100"], &["gru", "node-discrete"], &[10], &[0]),
+                    group(&["study:arneodo"], &ABLATIONS, &[3], &[0]),
                 ],
             },
             other => {
@@ -247,8 +303,15 @@ impl Grid {
     }
 }
 
+/// The protocol of the study's published Lorenz runs (an earlier version
+/// of its code): one optimiser step per epoch on all 1280 training trials
+/// (3000 steps in all), the validation NLL logged without the Stirling
+/// term. The `paper` and `survey` grids' Lorenz cells train and report so.
+pub const LORENZ_PROTOCOL: [&str; 2] =
+    ["train.batch_size=1280", "train.nll_basis=without-stirling"];
+
 /// The built-in grids.
-pub const PRESETS: [&str; 3] = ["smoke", "quick", "paper"];
+pub const PRESETS: [&str; 4] = ["smoke", "quick", "survey", "paper"];
 
 const ABLATIONS: [&str; 5] = [
     "ablation0",
@@ -307,6 +370,67 @@ mod tests {
     }
 
     #[test]
+    fn survey_is_the_seventeen_full_length_runs() {
+        let g = Grid::preset("survey").unwrap();
+        g.validate().unwrap();
+        let cells = g.cells();
+        assert_eq!(cells.len(), 17);
+        assert!(cells.iter().all(|c| c.epochs.is_none() && c.seed == 0));
+        let lorenz: Vec<&Cell> = cells
+            .iter()
+            .filter(|c| c.dataset == "study:lorenz")
+            .collect();
+        assert_eq!(lorenz.len(), 2);
+        for c in lorenz {
+            let cfg = c.config_on(DatasetSpec::preset("lorenz").unwrap()).unwrap();
+            assert_eq!(cfg.train.batch_size, 1280);
+            assert_eq!(
+                cfg.train.nll_basis,
+                latentdyn_analysis::NllBasis::WithoutStirling
+            );
+        }
+        let abl = cells.iter().filter(|c| c.model.starts_with("ablation"));
+        for c in abl {
+            let cfg = c.named_config().unwrap();
+            assert_eq!((cfg.train.report_last, cfg.train.epochs), (100, 3000));
+        }
+        let dims: Vec<(String, Option<usize>)> = cells
+            .iter()
+            .filter(|c| c.dataset.contains("100"))
+            .map(|c| (c.dataset.clone(), c.latent))
+            .collect();
+        assert!(dims.contains(&("mackeyglass100".into(), Some(10))));
+        assert!(dims.contains(&("arneodo100".into(), Some(3))));
+        assert_eq!(
+            Cell { ..cells[2].clone() }.dir(Path::new("r")).unwrap(),
+            Path::new("r/study-lorenz/gru-L3-s0")
+        );
+    }
+
+    #[test]
+    fn the_paper_grid_trains_lorenz_on_the_published_protocol() {
+        let cells = Grid::preset("paper").unwrap().cells();
+        for c in cells.iter().filter(|c| c.dataset == "lorenz") {
+            let cfg = c.named_config().unwrap();
+            assert_eq!(cfg.train.batch_size, 1280, "{}", c.label());
+            assert_eq!(
+                cfg.train.nll_basis,
+                latentdyn_analysis::NllBasis::WithoutStirling
+            );
+        }
+        for c in cells.iter().filter(|c| c.dataset == "arneodo") {
+            let cfg = c.named_config().unwrap();
+            assert_eq!(cfg.train.nll_basis, latentdyn_analysis::NllBasis::Full);
+            let window = if c.model.starts_with("ablation") {
+                100
+            } else {
+                500
+            };
+            assert_eq!(cfg.train.report_last, window, "{}", c.label());
+        }
+    }
+
+    #[test]
     fn smoke_and_quick_sizes() {
         assert_eq!(Grid::preset("smoke").unwrap().cells().len(), 2);
         assert_eq!(
@@ -334,7 +458,7 @@ mod tests {
     fn epochs_scale_the_schedule() {
         let c = &Grid::preset("smoke").unwrap().cells()[1];
         assert_eq!(c.model, "node");
-        let cfg = c.run_config().unwrap();
+        let cfg = c.run_config(Path::new("datasets")).unwrap();
         assert_eq!(cfg.train.epochs, 300);
         assert_eq!(cfg.train.horizon.epochs_per_group, 15);
         assert_eq!(cfg.train.report_last, 50);

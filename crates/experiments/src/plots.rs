@@ -136,10 +136,10 @@ fn draw_versus_latent<DB: DrawingBackend>(
         let mut ys: Vec<f64> = Vec::new();
         for c in cells {
             let m = ours(c);
-            ys.extend([m.mean - m.std, m.mean + m.std]);
+            ys.extend([m.mean - m.spread(), m.mean + m.spread()]);
             if let Some(p) = &c.published {
                 let p = theirs(p);
-                ys.extend([p.mean - p.std, p.mean + p.std]);
+                ys.extend([p.mean - p.spread(), p.mean + p.spread()]);
             }
         }
         ys.retain(|y| y.is_finite());
@@ -202,8 +202,8 @@ fn draw_versus_latent<DB: DrawingBackend>(
                 .collect();
             if pts.len() > 1 {
                 let mut band: Vec<(f64, f64)> =
-                    pts.iter().map(|(l, m)| (*l, m.mean + m.std)).collect();
-                band.extend(pts.iter().rev().map(|(l, m)| (*l, m.mean - m.std)));
+                    pts.iter().map(|(l, m)| (*l, m.mean + m.spread())).collect();
+                band.extend(pts.iter().rev().map(|(l, m)| (*l, m.mean - m.spread())));
                 chart
                     .draw_series(std::iter::once(Polygon::new(
                         band,
@@ -341,7 +341,7 @@ fn draw_ablation<DB: DrawingBackend>(
                     .map_err(|e| e.to_string())?;
             }
             if let Some(p) = &c.published {
-                let (m, s) = (p.rate_r2.mean, p.rate_r2.std);
+                let (m, s) = (p.rate_r2.mean, p.rate_r2.spread());
                 let grey = BLACK.mix(0.6);
                 chart
                     .draw_series(LineSeries::new(
@@ -431,7 +431,11 @@ mod tests {
             rate_r2: rate,
             state_r2: 0.8 - 0.01 * latent as f64,
             latent_r2: 0.9,
+            nll_basis: latentdyn_analysis::NllBasis::Full,
+            batch_size: 650,
+            report_last: 500,
             fixed_points: None,
+            fixed_points_study: None,
             peak_rss_mib: None,
             wall_seconds: 1.0,
             dir: PathBuf::from("x"),

@@ -44,11 +44,7 @@ fn esc(s: &str) -> String {
 }
 
 fn fmt_ms(m: &MeanStd) -> String {
-    if m.mean.is_finite() {
-        format!("{:.3} ± {:.3}", m.mean, m.std)
-    } else {
-        "—".into()
-    }
+    m.display(3)
 }
 
 /// `target` relative to `base` when it lies under `base`'s parent chain
@@ -446,7 +442,11 @@ mod tests {
             rate_r2: rate,
             state_r2: 0.5,
             latent_r2: 0.9,
+            nll_basis: latentdyn_analysis::NllBasis::Full,
+            batch_size: 650,
+            report_last: 500,
             fixed_points: None,
+            fixed_points_study: None,
             peak_rss_mib: None,
             wall_seconds: 12.0,
             dir: PathBuf::from("runs/x"),
@@ -466,7 +466,8 @@ mod tests {
         let path = write_html(dir.path(), "smoke", &cells, &rows, &[section]).unwrap();
         let html = std::fs::read_to_string(path).unwrap();
         assert!(html.contains("0.912 ± 0.006"), "published value missing");
-        assert!(html.contains("0.912 ± 0.002"), "our mean ± std missing");
+        // sample std (n − 1) of 0.910 and 0.914: 0.00283
+        assert!(html.contains("0.912 ± 0.003"), "our mean ± std missing");
         // rate R² within, state R² (0.5 vs 0.940 ± 0.002) outside.
         assert_eq!(html.matches("class=\"ok\"").count(), 2);
         assert_eq!(html.matches("class=\"bad\"").count(), 1);
@@ -505,7 +506,11 @@ mod tests {
             rate_r2: 0.5,
             state_r2: 0.5,
             latent_r2: 0.5,
+            nll_basis: latentdyn_analysis::NllBasis::Full,
+            batch_size: 650,
+            report_last: 500,
             fixed_points: None,
+            fixed_points_study: None,
             peak_rss_mib: None,
             wall_seconds: 1.0,
             dir: PathBuf::from("x"),

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use latentdyn_analysis::NllBasis;
 use latentdyn_train::{files, RunConfig, RunStatus, Summary};
 use serde::{Deserialize, Serialize};
 
@@ -34,8 +35,18 @@ pub struct RunRow {
     pub state_r2: f64,
     /// Median latent R².
     pub latent_r2: f64,
-    /// The fixed-point analysis, once the run has been analysed.
+    /// The basis of `nll` (full, or without the Stirling term).
+    pub nll_basis: NllBasis,
+    /// Trials per optimiser step (≥ the training split: one step an epoch).
+    pub batch_size: usize,
+    /// The reporting window: medians over this many last epochs.
+    pub report_last: usize,
+    /// The fixed-point analysis, once the run has been analysed (our
+    /// profile: best checkpoint, every trial).
     pub fixed_points: Option<FixedPointRow>,
+    /// The same with the study's figure profile (last checkpoint,
+    /// validation trials), once analysed.
+    pub fixed_points_study: Option<FixedPointRow>,
     /// Peak resident memory of the process that finished the run, MiB.
     pub peak_rss_mib: Option<f64>,
     /// Wall time, seconds.
@@ -64,12 +75,29 @@ pub struct FixedPointRow {
 }
 
 impl FixedPointRow {
-    /// The numbers of one analysis.
+    /// The numbers of one analysis (our profile).
     pub fn of(r: &crate::analyse::RunFixedPoints) -> Self {
-        let a = r.alignment.as_ref();
+        Self::of_search(&r.model, r.truth.as_ref(), r.alignment.as_ref())
+    }
+
+    /// The numbers of the study-profile search, when the record has one.
+    pub fn of_study(r: &crate::analyse::RunFixedPoints) -> Option<Self> {
+        let s = r.study.as_ref()?;
+        Some(Self::of_search(
+            &s.model,
+            r.truth.as_ref(),
+            s.alignment.as_ref(),
+        ))
+    }
+
+    fn of_search(
+        model: &latentdyn_analysis::FixedPointSearch,
+        truth: Option<&latentdyn_analysis::FixedPointSearch>,
+        a: Option<&latentdyn_analysis::AlignmentSummary>,
+    ) -> Self {
         Self {
-            model: r.model.points.len(),
-            truth: r.truth.as_ref().map(|t| t.points.len()),
+            model: model.points.len(),
+            truth: truth.map(|t| t.points.len()),
             matched: a.map(|a| a.pairs.len()),
             missing: a.map(|a| a.missing.len()),
             spurious: a.map(|a| a.spurious.len()),
@@ -157,6 +185,9 @@ fn read_row(dir: &Path) -> Result<RunRow, ExperimentError> {
         }
         None => ("running", 0, f64::NAN, f64::NAN, f64::NAN, f64::NAN, 0.0),
     };
+    let analysis = crate::analyse::analysis_is_fresh(dir)
+        .then(|| crate::analyse::load_fixed_points(dir))
+        .flatten();
     Ok(RunRow {
         dataset: dataset_label(&cfg),
         model: cfg.preset.clone(),
@@ -169,21 +200,32 @@ fn read_row(dir: &Path) -> Result<RunRow, ExperimentError> {
         rate_r2: rate,
         state_r2: state,
         latent_r2: latent,
-        fixed_points: crate::analyse::analysis_is_fresh(dir)
-            .then(|| crate::analyse::load_fixed_points(dir))
-            .flatten()
-            .map(|r| FixedPointRow::of(&r)),
+        nll_basis: cfg.train.nll_basis,
+        batch_size: cfg.train.batch_size,
+        report_last: cfg.train.report_last,
+        fixed_points: analysis.as_ref().map(FixedPointRow::of),
+        fixed_points_study: analysis.as_ref().and_then(FixedPointRow::of_study),
         peak_rss_mib: summary.as_ref().and_then(|s| s.peak_rss_mib),
         wall_seconds: wall,
         dir: dir.to_path_buf(),
     })
 }
 
+/// The basis as `results.csv` writes it: `full` or `without-stirling`.
+fn nll_basis_name(b: NllBasis) -> &'static str {
+    match b {
+        NllBasis::Full => "full",
+        NllBasis::WithoutStirling => "without-stirling",
+    }
+}
+
 /// `results.csv`: one row per run, written atomically.
 pub fn write_runs_csv(rows: &[RunRow], path: &Path) -> Result<(), ExperimentError> {
     let mut text = String::from(
         "dataset,model,latent,seed,status,epochs_done,epochs,nll,rate_r2,state_r2,latent_r2,\
+         nll_basis,batch_size,report_last,\
          fp_model,fp_true,fp_matched,fp_missing,fp_spurious,fp_location_error,fp_eigenvalue_error,\
+         fp_study_model,fp_study_matched,fp_study_missing,fp_study_spurious,\
          peak_rss_mib,wall_seconds,dir\n",
     );
     fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
@@ -194,8 +236,9 @@ pub fn write_runs_csv(rows: &[RunRow], path: &Path) -> Result<(), ExperimentErro
     }
     for r in rows {
         let fp = r.fixed_points.as_ref();
+        let st = r.fixed_points_study.as_ref();
         text.push_str(&format!(
-            "{},{},{},{},{},{},{},{:.6},{:.6},{:.6},{:.6},{},{},{},{},{},{},{},{},{:.1},{}\n",
+            "{},{},{},{},{},{},{},{:.6},{:.6},{:.6},{:.6},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.1},{}\n",
             r.dataset,
             r.model,
             r.latent,
@@ -207,6 +250,9 @@ pub fn write_runs_csv(rows: &[RunRow], path: &Path) -> Result<(), ExperimentErro
             r.rate_r2,
             r.state_r2,
             r.latent_r2,
+            nll_basis_name(r.nll_basis),
+            r.batch_size,
+            r.report_last,
             opt(fp.map(|f| f.model)),
             opt(fp.and_then(|f| f.truth)),
             opt(fp.and_then(|f| f.matched)),
@@ -214,6 +260,10 @@ pub fn write_runs_csv(rows: &[RunRow], path: &Path) -> Result<(), ExperimentErro
             opt(fp.and_then(|f| f.spurious)),
             optf(fp.and_then(|f| f.location_error), 6),
             optf(fp.and_then(|f| f.eigenvalue_error), 6),
+            opt(st.map(|f| f.model)),
+            opt(st.and_then(|f| f.matched)),
+            opt(st.and_then(|f| f.missing)),
+            opt(st.and_then(|f| f.spurious)),
             optf(r.peak_rss_mib, 0),
             r.wall_seconds,
             r.dir.display()
@@ -223,31 +273,62 @@ pub fn write_runs_csv(rows: &[RunRow], path: &Path) -> Result<(), ExperimentErro
     Ok(())
 }
 
-/// Mean and (population) standard deviation.
+/// Mean, sample standard deviation and count, the study's reduction over
+/// seeds (pandas' `std`, n − 1 in the denominator).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct MeanStd {
     /// Mean.
     pub mean: f64,
-    /// Standard deviation over seeds (ddof = 0, as numpy's default).
+    /// Sample standard deviation over seeds (ddof = 1, as pandas' default);
+    /// NaN for fewer than two values, where it is undefined.
     pub std: f64,
+    /// How many values the mean is over.
+    #[serde(default)]
+    pub n: usize,
 }
 
 impl MeanStd {
-    /// Of the finite values (NaN when there are none).
+    /// Of the finite values (mean NaN when there are none, std NaN when
+    /// there are fewer than two).
     pub fn of(values: impl IntoIterator<Item = f64>) -> Self {
         let v: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
-        if v.is_empty() {
+        let n = v.len();
+        if n == 0 {
             return Self {
                 mean: f64::NAN,
                 std: f64::NAN,
+                n,
             };
         }
-        let n = v.len() as f64;
-        let mean = v.iter().sum::<f64>() / n;
-        let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
-        Self {
-            mean,
-            std: var.sqrt(),
+        let mean = v.iter().sum::<f64>() / n as f64;
+        let std = if n < 2 {
+            f64::NAN
+        } else {
+            (v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1) as f64).sqrt()
+        };
+        Self { mean, std, n }
+    }
+
+    /// The standard deviation where it is defined, 0 otherwise (for error
+    /// bars and bands).
+    pub fn spread(&self) -> f64 {
+        if self.std.is_finite() {
+            self.std
+        } else {
+            0.0
+        }
+    }
+
+    /// `0.912 ± 0.004` over several values, `0.912 (n = 1)` over one,
+    /// `—` over none.
+    pub fn display(&self, digits: usize) -> String {
+        if !self.mean.is_finite() {
+            return "—".into();
+        }
+        if self.std.is_finite() {
+            format!("{:.digits$} ± {:.digits$}", self.mean, self.std)
+        } else {
+            format!("{:.digits$} (n = {})", self.mean, self.n)
         }
     }
 
@@ -307,6 +388,7 @@ pub fn published() -> Result<Vec<Published>, ExperimentError> {
         let f = |j: usize| -> Result<f64, ExperimentError> {
             c[j].parse().map_err(|_| bad(i + 1, format!("column {j}")))
         };
+        let seeds: usize = c[4].parse().map_err(|_| bad(i + 1, "n_seeds".into()))?;
         out.push(Published {
             dataset,
             model,
@@ -314,14 +396,17 @@ pub fn published() -> Result<Vec<Published>, ExperimentError> {
             nll: MeanStd {
                 mean: f(6)?,
                 std: f(7)?,
+                n: seeds,
             },
             rate_r2: MeanStd {
                 mean: f(8)?,
                 std: f(9)?,
+                n: seeds,
             },
             state_r2: MeanStd {
                 mean: f(10)?,
                 std: f(11)?,
+                n: seeds,
             },
         });
     }
@@ -427,9 +512,8 @@ pub fn table(cells: &[CellSummary]) -> String {
         };
         let within = c.within();
         let cell = |ours: &MeanStd, theirs: Option<&MeanStd>, ok: Option<bool>| {
-            let theirs =
-                theirs.map_or_else(|| "—".to_owned(), |p| format!("{:.3}±{:.3}", p.mean, p.std));
-            format!("{:.3}±{:.3} | {theirs} {}", ours.mean, ours.std, mark(ok))
+            let theirs = theirs.map_or_else(|| "—".to_owned(), |p| p.display(3));
+            format!("{} | {theirs} {}", ours.display(3), mark(ok))
         };
         let p = c.published.as_ref();
         out.push_str(&format!(
@@ -470,16 +554,28 @@ mod tests {
 
     #[test]
     fn mean_std_and_the_matching_rule() {
+        // Sample std (n − 1): of 1 and 3 it is √2, as pandas gives.
         let m = MeanStd::of([1.0, 3.0, f64::NAN]);
-        assert_eq!((m.mean, m.std), (2.0, 1.0));
+        assert_eq!((m.mean, m.n), (2.0, 2));
+        assert!((m.std - 2f64.sqrt()).abs() < 1e-15);
+        // pandas.Series([0.90, 0.91, 0.95]).std() = 0.026457513110645845
+        let m = MeanStd::of([0.90, 0.91, 0.95]);
+        assert!((m.std - 0.026457513110645845).abs() < 1e-15);
+        let one = MeanStd::of([0.5]);
+        assert!(one.std.is_nan() && one.spread() == 0.0);
+        assert_eq!(one.display(3), "0.500 (n = 1)");
+        assert_eq!(m.display(2), "0.92 ± 0.03");
+        assert_eq!(MeanStd::of([]).display(3), "—");
         let p = MeanStd {
             mean: 0.9,
             std: 0.001,
+            n: 5,
         };
         assert!(p.accepts(0.925) && !p.accepts(0.935) && !p.accepts(f64::NAN));
         let wide = MeanStd {
             mean: 0.5,
             std: 0.1,
+            n: 5,
         };
         assert!(wide.accepts(0.69) && !wide.accepts(0.71));
     }

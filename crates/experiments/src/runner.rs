@@ -144,14 +144,22 @@ pub fn cell_state(dir: &Path) -> CellState {
 }
 
 /// Generates (once) every dataset the cells need that is not already in
-/// `dir` with the right contents, so that workers only ever read them.
+/// `dir` with the right contents, and checks that every dataset file they
+/// name exists, so that workers only ever read them. Returns the generated
+/// datasets' paths.
 pub fn ensure_datasets(cells: &[Cell], dir: &Path) -> Result<Vec<PathBuf>, ExperimentError> {
     let mut specs = Vec::new();
+    let mut refs = Vec::new();
     for c in cells {
-        let spec = c.run_config()?.dataset;
-        if !specs.contains(&spec) {
+        let r = c.dataset_ref()?;
+        if refs.contains(&r) {
+            continue;
+        }
+        let (spec, file) = crate::analyse::resolve_dataset(&r, dir)?;
+        if file.is_none() && !specs.contains(&spec) {
             specs.push(spec);
         }
+        refs.push(r);
     }
     specs
         .iter()
@@ -221,7 +229,7 @@ fn run_one(cell: &Cell, opts: &RunnerOptions, device: &str) -> Result<CellState,
         move |source| ExperimentError::Io { path, source }
     };
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-    let cfg = cell.run_config()?;
+    let cfg = cell.run_config(&opts.datasets)?;
     let cell_cfg = dir.join("cell.json");
     let text = serde_json::to_string_pretty(&cfg).expect("configs serialise");
     latentdyn_train::io::atomic_write(&cell_cfg, text.as_bytes())?;

@@ -9,6 +9,8 @@ use latentdyn_models::ModelConfig;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use latentdyn_analysis::NllBasis;
+
 use crate::adam::AdamConfig;
 use crate::schedule::Horizon;
 use crate::TrainError;
@@ -26,13 +28,32 @@ pub struct TrainConfig {
     /// Number of epochs (study: 3000).
     pub epochs: usize,
     /// Trials per batch (study: 650, two batches per epoch on 1280 trials).
+    /// A batch at least as large as the training split is one optimiser
+    /// step per epoch on all of it (the published Lorenz runs: 1280).
     pub batch_size: usize,
     /// Adam with coupled L2 weight decay.
     pub optimizer: AdamConfig,
     /// The growing loss horizon.
     pub horizon: Horizon,
-    /// Reported numbers are medians over this many last epochs (study: 500).
+    /// Reported numbers are medians over this many last epochs (study: 500
+    /// for the main grid, 100 for the ablation configs).
     pub report_last: usize,
+    /// Which NLL the validation metrics report (the loss trained on is the
+    /// full one either way): `full` (study) or `without-stirling` (the
+    /// published Lorenz runs).
+    #[serde(default)]
+    pub nll_basis: NllBasis,
+}
+
+/// A dataset file a run is tied to: how it was named and what it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataFile {
+    /// The reference as given (`study:lorenz`, a path): resolved again on
+    /// every load, so a run survives a moved checkout.
+    pub source: String,
+    /// SHA-256 of the file's bytes; a file that no longer has it is refused.
+    pub sha256: String,
 }
 
 /// A preset as stored in `configs/presets/<name>.toml`: the model and the
@@ -66,8 +87,14 @@ pub struct RunConfig {
     /// The preset this run started from (for people and tables; the fields
     /// below are what counts).
     pub preset: String,
-    /// The dataset, regenerated from this spec when missing.
+    /// The dataset, regenerated from this spec when missing (and when
+    /// `data_file` is set, the spec of that file's data: its system is the
+    /// truth the analysis compares with).
     pub dataset: DatasetSpec,
+    /// The file the run trains on instead of a generated dataset, with the
+    /// SHA-256 of its bytes; absent for generated datasets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_file: Option<DataFile>,
     /// The model.
     pub model: ModelConfig,
     /// The training schedule.
@@ -106,6 +133,7 @@ impl RunConfig {
         Ok(Self {
             preset: preset.to_owned(),
             dataset,
+            data_file: None,
             model,
             train: TrainConfig {
                 epochs: STUDY_EPOCHS,
@@ -115,14 +143,21 @@ impl RunConfig {
                     points_per_group: ppg,
                     epochs_per_group: epg,
                 },
-                report_last: 500,
+                // The study reduces the ablation by the last 100 epochs
+                // (scripts/analysis/5_plot_ablation.py), the main grid by 500.
+                report_last: if preset.starts_with("ablation") {
+                    100
+                } else {
+                    500
+                },
+                nll_basis: NllBasis::Full,
             },
             seed,
         })
     }
 
     /// Shortens (or lengthens) the run to `epochs`, scaling the loss-horizon
-    /// schedule and the reporting window (the last 500 of 3000 epochs) by the
+    /// schedule and the reporting window (e.g. the last 500 of 3000 epochs) by the
     /// same factor so the run keeps the study's shape.
     pub fn with_epochs(mut self, epochs: usize) -> Self {
         let factor = epochs as f64 / self.train.epochs.max(1) as f64;

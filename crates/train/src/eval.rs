@@ -86,7 +86,7 @@ pub fn evaluate(run_dir: &Path, data: &Dataset, device: Device) -> Result<Evalua
     let steps = data.spikes.dim().1;
     let on = |idx: &[usize]| -> Result<Metrics, TrainError> {
         let s = split(data, idx, device, true)?;
-        match metrics_on(&run.model, &s, steps)? {
+        match metrics_on(&run.model, &s, steps, run.config.train.nll_basis)? {
             Some((_, m)) => Ok(m),
             None => Err(TrainError::Checkpoint {
                 path: run_dir.join(files::BEST),

@@ -24,7 +24,7 @@ pub mod trainer;
 use std::path::PathBuf;
 
 pub use adam::{Adam, AdamConfig};
-pub use config::{PresetFile, RunConfig, TrainConfig, PRESETS, STUDY_EPOCHS};
+pub use config::{DataFile, PresetFile, RunConfig, TrainConfig, PRESETS, STUDY_EPOCHS};
 pub use eval::{evaluate, load_run, Evaluation, LoadedRun};
 pub use record::{EpochRecord, MetricsCsv};
 pub use schedule::Horizon;

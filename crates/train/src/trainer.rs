@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use latentdyn_analysis::{compute_metrics, poisson_nll as nll_f64, Metrics};
+use latentdyn_analysis::{compute_metrics, poisson_nll as nll_f64, Metrics, NllBasis};
 use latentdyn_data::Dataset;
 use latentdyn_models::{
     array3_to_tensor, parameter_count, poisson_nll, tensor_to_array3, SequentialAutoencoder,
@@ -286,7 +286,7 @@ pub fn train(
         let train_loss = loss_sum / n_train as f64;
 
         let validated = if train_loss.is_finite() && params_finite(&vs) {
-            metrics_on(&model, &valid, k)?
+            metrics_on(&model, &valid, k, cfg.train.nll_basis)?
         } else {
             None
         };
@@ -359,12 +359,14 @@ fn mix(seed: u64, epoch: u64) -> u64 {
     (z ^ (z >> 31)) & (i64::MAX as u64)
 }
 
-/// Loss at horizon `k` and every metric on a split, in eval mode; `None`
-/// when the model's outputs are not finite.
+/// Loss at horizon `k` (the full NLL, as trained on) and every metric on a
+/// split, in eval mode, the metrics' NLL on `basis`; `None` when the
+/// model's outputs are not finite.
 pub(crate) fn metrics_on(
     model: &SequentialAutoencoder,
     valid: &Split,
     k: usize,
+    basis: NllBasis,
 ) -> Result<Option<(f64, Metrics)>, TrainError> {
     tch::no_grad(|| {
         let out = match model.forward_t(&valid.spikes, false) {
@@ -388,6 +390,7 @@ pub(crate) fn metrics_on(
             true_latents.view(),
             latents.view(),
             None,
+            basis,
         )?;
         Ok(Some((valid_loss, metrics)))
     })
