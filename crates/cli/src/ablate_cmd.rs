@@ -140,6 +140,7 @@ pub fn run_ablate(args: AblateArgs) -> Result<()> {
         gpus,
         args.workers,
     );
+    println!("grid `{}`: {}", grid.name, grid.description);
     println!(
         "grid `{}`: {} cells{} -> {}  ({} workers × {} threads, {})",
         grid.name,
@@ -277,6 +278,14 @@ fn report(dirs: &[PathBuf], out: &Path, datasets: &Path, analyse: bool) -> Resul
     })?;
     if let Some(b) = bar.lock().expect("bar").take() {
         b.finish_and_clear();
+    }
+    println!(
+        "what was run: {}",
+        latentdyn_experiments::report::what_was_run(&r.rows)
+    );
+    println!("the study's claims:");
+    for c in &r.claims {
+        println!("  {}", c.render());
     }
     print!("{}", table(&r.cells));
     println!(

@@ -215,9 +215,8 @@ fn one_line(ds: &Dataset) -> String {
 /// a preset (generated into `datasets` when missing).
 pub fn load_ref(data: &str, datasets: &Path) -> Result<Dataset> {
     let r = DatasetRef::parse(data)?;
-    match r.file(datasets) {
+    match latentdyn_experiments::analyse::locate(&r, datasets)? {
         Some(path) => {
-            latentdyn_experiments::analyse::resolve_dataset(&r, datasets)?;
             load_dataset_file(&path).with_context(|| format!("reading dataset {}", path.display()))
         }
         None => {

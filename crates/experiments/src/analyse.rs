@@ -121,24 +121,13 @@ pub fn resolve_dataset(
     r: &DatasetRef,
     datasets: &Path,
 ) -> Result<(DatasetSpec, Option<DataFile>), ExperimentError> {
-    let Some(path) = r.file(datasets) else {
+    let Some(path) = locate(r, datasets)? else {
         let spec = r.preset_spec().ok_or_else(|| DataError::UnknownPreset {
             name: r.as_string(),
             valid: vec![],
         })?;
         return Ok((spec, None));
     };
-    if !path.is_file() {
-        let what = match r {
-            DatasetRef::Study(_) => format!(
-                "the study's own dataset file for {r}: copy it from the study repository's \
-                 datasets/ folder to {}, or point ${STUDY_DATASETS_ENV} at the folder that holds it",
-                path.parent().unwrap_or(Path::new(".")).display()
-            ),
-            _ => "a dataset file".to_string(),
-        };
-        return Err(DataError::Missing { path, what }.into());
-    }
     let sha256 = file_sha256(&path)?;
     let spec = match r.preset_spec() {
         Some(spec) => spec,
@@ -153,6 +142,26 @@ pub fn resolve_dataset(
     ))
 }
 
+/// The file a reference reads (`None` for a generated preset); a missing
+/// file is an error that says where it was looked for and how to provide it.
+pub fn locate(r: &DatasetRef, datasets: &Path) -> Result<Option<PathBuf>, ExperimentError> {
+    let Some(path) = r.file(datasets) else {
+        return Ok(None);
+    };
+    if !path.is_file() {
+        let what = match r {
+            DatasetRef::Study(_) => format!(
+                "the study's own dataset file for {r}: copy it from the study repository's \
+                 datasets/ folder to {}, or point ${STUDY_DATASETS_ENV} at the folder that holds it",
+                path.parent().unwrap_or(Path::new(".")).display()
+            ),
+            _ => "a dataset file".to_string(),
+        };
+        return Err(DataError::Missing { path, what }.into());
+    }
+    Ok(Some(path))
+}
+
 /// The dataset a run trains on, loaded: its file when it has one (refused
 /// when the file's SHA-256 or spec is not the run's), otherwise its spec's
 /// generated dataset in `datasets` (generated there first when missing).
@@ -162,9 +171,9 @@ pub fn load_run_dataset(cfg: &RunConfig, datasets: &Path) -> Result<Dataset, Exp
         return Ok(Dataset::load(&path)?);
     };
     let r = DatasetRef::parse(&file.source)?;
-    let (_, found) = resolve_dataset(&r, datasets)?;
-    let path = r.file(datasets).unwrap_or_default();
-    let sha = found.map(|f| f.sha256).unwrap_or_default();
+    let path = locate(&r, datasets)?.unwrap_or_default();
+    // The hash first: a changed file is refused before it is parsed.
+    let sha = file_sha256(&path)?;
     if sha != file.sha256 {
         return Err(DataError::MetadataMismatch {
             path,

@@ -6,6 +6,7 @@
 //! `latentdyn_train`); `runs/<grid>/results.csv` one row per run.
 
 pub mod analyse;
+pub mod claims;
 pub mod figures;
 pub mod grid;
 pub mod plots;

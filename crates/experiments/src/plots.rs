@@ -68,10 +68,10 @@ fn both(
     })
 }
 
-/// The true latent dimensionality of a study dataset.
-/// The true dimensionality of a study dataset's system, for marking plots.
+/// The true dimensionality of a study dataset's system (`study:<preset>`
+/// labels too), for marking plots and checking the claims.
 pub fn true_dim(dataset: &str) -> Option<f64> {
-    match dataset {
+    match crate::results::study_dataset(dataset) {
         "arneodo" | "lorenz" | "rossler" | "arneodo100" => Some(3.0),
         "mackeyglass100" | "macarthur100" => Some(10.0),
         _ => None,

@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::claims::Claim;
 use crate::results::{collect, summarise, write_runs_csv, CellSummary, MeanStd, RunRow};
 use crate::ExperimentError;
 
@@ -82,11 +83,72 @@ fn fmt_fp_cell(c: &CellSummary) -> String {
     }
 }
 
+/// What a set of runs is, in one sentence: how many, on which datasets,
+/// which models, latent sizes and seeds, and how long against the study.
+pub fn what_was_run(rows: &[RunRow]) -> String {
+    fn list<T: Ord + std::fmt::Display + Clone>(v: impl Iterator<Item = T>) -> String {
+        let mut v: Vec<T> = v.collect();
+        v.sort();
+        v.dedup();
+        v.iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+    if rows.is_empty() {
+        return "no runs yet".into();
+    }
+    let epochs = list(rows.iter().map(|r| r.epochs));
+    let study = latentdyn_train::STUDY_EPOCHS;
+    let length = if rows.iter().all(|r| r.epochs == study) {
+        format!("{study} epochs each, the study's length")
+    } else {
+        format!("{epochs} epochs each, of the study's {study}")
+    };
+    let done = rows.iter().filter(|r| r.status == "completed").count();
+    format!(
+        "{} runs ({done} finished): datasets {}; models {}; L ∈ {{{}}}; seeds {{{}}}; {length}",
+        rows.len(),
+        list(rows.iter().map(|r| r.dataset.clone())),
+        list(rows.iter().map(|r| r.model.clone())),
+        list(rows.iter().map(|r| r.latent)),
+        list(rows.iter().map(|r| r.seed)),
+    )
+}
+
+/// The NLL basis most cells use and, when some cells differ, a note for the
+/// rows marked `†`.
+pub fn basis_note(cells: &[CellSummary]) -> Option<String> {
+    let other = cells
+        .iter()
+        .filter(|c| c.nll_basis != latentdyn_analysis::NllBasis::Full)
+        .map(|c| format!("{} {} L{}", c.dataset, c.model, c.latent))
+        .collect::<Vec<_>>();
+    if other.is_empty() || other.len() == cells.len() {
+        return None;
+    }
+    Some(format!(
+        "† NLL without the Stirling term, the basis of the published Lorenz runs (the other \
+         rows include it): {}",
+        other.join("; ")
+    ))
+}
+
+/// `not comparable: N of 3000 epochs` for a cell shorter than the study.
+fn not_comparable(c: &CellSummary) -> String {
+    format!(
+        "not comparable: {} of {} epochs",
+        c.epochs,
+        latentdyn_train::STUDY_EPOCHS
+    )
+}
+
 /// Writes `<dir>/index.html` (atomically) and returns its path. Links to
 /// each run's figures are made relative to `dir`.
 pub fn write_html(
     dir: &Path,
     title: &str,
+    claims: &[Claim],
     cells: &[CellSummary],
     rows: &[RunRow],
     sections: &[Section],
@@ -110,17 +172,43 @@ pub fn write_html(
          </style></head><body>\n<h1>{t}</h1>\n",
         t = esc(title)
     );
+    let _ = writeln!(
+        h,
+        "<p class=\"what\"><b>What was run:</b> {}.</p>\n<h2>The study's claims</h2>\n<ul class=\"claims\">",
+        esc(&what_was_run(rows))
+    );
+    for c in claims {
+        let _ = write!(
+            h,
+            "<li><b>{} {}</b> ({}) {}",
+            c.verdict.glyph(),
+            esc(&c.verdict.words()),
+            c.id,
+            esc(c.statement)
+        );
+        if !c.cases.is_empty() {
+            h.push_str("<ul>");
+            for case in &c.cases {
+                let _ = write!(h, "<li>{}</li>", esc(case));
+            }
+            h.push_str("</ul>");
+        }
+        h.push_str("</li>\n");
+    }
+    h.push_str("</ul>\n");
     let _ = write!(
         h,
-        "<p>Validation metrics, median over each run's last epochs, mean ± std over \
-         seeds. A cell is green when our mean lies within the published mean ± \
-         max(2 std, 0.03) (the study's matching rule), red when not. Fixed points: \
+        "<p>Validation metrics, median over each run's last epochs (500; 100 for the \
+         ablation), mean ± sample std over seeds. ✓ (green): our mean lies within the \
+         published mean ± max(2 std, 0.03) (the study's matching rule); ✗ (red): it does \
+         not; cells of runs shorter than the study's 3000 epochs are not compared. Fixed points: \
          model points matched to the true system's (mean over seeds) / true points.</p>\n\
          <h2>Results beside the published values</h2>\n<table>\n<tr><th>dataset</th>\
          <th>model</th><th>L</th><th>runs</th><th>NLL</th><th>published</th>\
          <th>rate R²</th><th>published</th><th>state R²</th><th>published</th>\
          <th>fixed points matched</th></tr>\n"
     );
+    let note = basis_note(cells);
     for c in cells {
         let within = c.within();
         let class = |i: usize| match within {
@@ -128,10 +216,25 @@ pub fn write_html(
             Some(_) => " class=\"bad\"",
             None => "",
         };
-        let p = c.published.as_ref();
-        let pubv = |f: fn(&crate::results::Published) -> &MeanStd| {
-            p.map_or_else(|| "—".to_owned(), |p| fmt_ms(f(p)))
+        let glyph = |i: usize| match within {
+            Some(w) if w[i] => " ✓",
+            Some(_) => " ✗",
+            None => "",
         };
+        let p = c.published.as_ref();
+        let pubv = |f: fn(&crate::results::Published) -> &MeanStd| match p {
+            None => "—".to_owned(),
+            Some(p) if c.comparable() => fmt_ms(f(p)),
+            Some(p) => format!("{} ({})", fmt_ms(f(p)), not_comparable(c)),
+        };
+        let dagger = if note.is_some() && c.nll_basis != latentdyn_analysis::NllBasis::Full {
+            " †"
+        } else {
+            ""
+        };
+        let nll = format!("{}{dagger}{}", fmt_ms(&c.nll), glyph(0));
+        let rate = format!("{}{}", fmt_ms(&c.rate_r2), glyph(1));
+        let state = format!("{}{}", fmt_ms(&c.state_r2), glyph(2));
         let _ = writeln!(
             h,
             "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}{}</td>\
@@ -147,18 +250,21 @@ pub fn write_html(
                 String::new()
             },
             class(0),
-            fmt_ms(&c.nll),
+            nll,
             pubv(|p| &p.nll),
             class(1),
-            fmt_ms(&c.rate_r2),
+            rate,
             pubv(|p| &p.rate_r2),
             class(2),
-            fmt_ms(&c.state_r2),
+            state,
             pubv(|p| &p.state_r2),
             fmt_fp_cell(c),
         );
     }
     h.push_str("</table>\n");
+    if let Some(n) = &note {
+        let _ = writeln!(h, "<p>{}</p>", esc(n));
+    }
     for s in sections.iter().filter(|s| !s.figures.is_empty()) {
         let _ = writeln!(h, "<h2>{}</h2>\n<p>{}</p>", esc(&s.heading), esc(&s.note));
         for f in &s.figures {
@@ -244,6 +350,8 @@ pub struct Report {
     pub html: PathBuf,
     /// Runs whose analysis failed, with the reason (their rows have no fixed points).
     pub analysis_failures: Vec<(PathBuf, String)>,
+    /// The study's claims checked on these runs.
+    pub claims: Vec<Claim>,
     /// Published comparisons within the band.
     pub within: usize,
     /// Published comparisons outside the band.
@@ -371,8 +479,14 @@ pub fn build(
     }];
     let mut selected = Vec::new();
     for r in selected_runs(&rows) {
+        let name = format!(
+            "{}-{}-L{}-s{}",
+            r.dataset.replace([':', '/'], "-"),
+            r.model,
+            r.latent,
+            r.seed
+        );
         let src = r.dir.join(crate::analyse::FIGURES);
-        let name = format!("{}-{}-L{}-s{}", r.dataset, r.model, r.latent, r.seed);
         let dst = report_dir.join("runs").join(&name);
         for stem in ["trajectories", "eigenvalues", "flow"] {
             for ext in ["png", "svg"] {
@@ -411,10 +525,12 @@ pub fn build(
         }
     }
     let title = format!("latentdyn results: {}", out.display());
-    let html = write_html(&report_dir, &title, &cells, &rows, &sections)?;
+    let claims = crate::claims::check(&cells);
+    let html = write_html(&report_dir, &title, &claims, &cells, &rows, &sections)?;
     Ok(Report {
         rows,
         cells,
+        claims,
         csv,
         html,
         analysis_failures,
@@ -436,8 +552,8 @@ mod tests {
             latent: 3,
             seed,
             status: "completed".into(),
-            epochs_done: 10,
-            epochs: 10,
+            epochs_done: 3000,
+            epochs: 3000,
             nll: 1.36,
             rate_r2: rate,
             state_r2: 0.5,
@@ -463,7 +579,8 @@ mod tests {
             note: String::new(),
             figures: vec![fig],
         };
-        let path = write_html(dir.path(), "smoke", &cells, &rows, &[section]).unwrap();
+        let claims = crate::claims::check(&cells);
+        let path = write_html(dir.path(), "smoke", &claims, &cells, &rows, &[section]).unwrap();
         let html = std::fs::read_to_string(path).unwrap();
         assert!(html.contains("0.912 ± 0.006"), "published value missing");
         // sample std (n − 1) of 0.910 and 0.914: 0.00283
@@ -472,6 +589,36 @@ mod tests {
         assert_eq!(html.matches("class=\"ok\"").count(), 2);
         assert_eq!(html.matches("class=\"bad\"").count(), 1);
         assert!(html.contains("src=\"figures/rate.svg\"") && html.contains("rate &lt;R²&gt;"));
+        // glyphs beside the colours, what was run, the claims
+        assert!(html.contains("0.912 ± 0.003 ✓") && html.contains("0.500 ± 0.000 ✗"));
+        assert!(
+            html.contains("What was run:</b> 2 runs (2 finished)"),
+            "{html}"
+        );
+        assert!(html.contains("3000 epochs each, the study's length"));
+        assert!(html.contains("needs: GRU and NODE runs"));
+        // Shorter runs are not compared.
+        let short: Vec<RunRow> = rows
+            .iter()
+            .map(|r| RunRow {
+                epochs: 300,
+                epochs_done: 300,
+                ..r.clone()
+            })
+            .collect();
+        let cells = summarise(&short).unwrap();
+        let path = write_html(dir.path(), "smoke", &claims, &cells, &short, &[]).unwrap();
+        let html = std::fs::read_to_string(path).unwrap();
+        assert_eq!(html.matches("class=\"ok\"").count(), 0);
+        assert_eq!(html.matches("class=\"bad\"").count(), 0);
+        assert!(html.contains("not comparable: 300 of 3000 epochs"));
+        assert!(html.contains("300 epochs each, of the study's 3000"));
+        let text = crate::results::table(&cells);
+        assert!(
+            text.contains("· not comparable: 300 of 3000 epochs"),
+            "{text}"
+        );
+        assert!(!text.contains('✗'), "{text}");
     }
 
     #[test]

@@ -116,8 +116,13 @@ const STUDY_DATASETS: [(&str, &str, usize); 6] = [
     ("macarthur100", "MacArthur", 100),
 ];
 
-/// The study preset name of a dataset spec, if it is one of the six.
+/// A run's dataset label: the file's reference when it trained on a file
+/// (`study:lorenz`, a path), else the study preset whose spec it is, else
+/// the spec's name.
 fn dataset_label(cfg: &RunConfig) -> String {
+    if let Some(f) = &cfg.data_file {
+        return f.source.clone();
+    }
     STUDY_DATASETS
         .iter()
         .find(|(name, _, _)| {
@@ -339,6 +344,12 @@ impl MeanStd {
     }
 }
 
+/// The study dataset a label stands for: `study:lorenz` → `lorenz`; other
+/// labels unchanged.
+pub fn study_dataset(label: &str) -> &str {
+    label.strip_prefix("study:").unwrap_or(label)
+}
+
 /// One published cell (`configs/published_results.csv`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Published {
@@ -440,12 +451,26 @@ pub struct CellSummary {
     pub fp_truth: Option<usize>,
     /// The published cell, when the study has one.
     pub published: Option<Published>,
+    /// Epochs its runs were configured for (the most among them).
+    pub epochs: usize,
+    /// The basis of its NLL.
+    pub nll_basis: NllBasis,
 }
 
 impl CellSummary {
+    /// Whether its runs trained as long as the study's (3000 epochs), so that
+    /// its numbers can be set beside the published ones.
+    pub fn comparable(&self) -> bool {
+        self.epochs == latentdyn_train::STUDY_EPOCHS
+    }
+
     /// Within the published band for (NLL, rate R², state R²); `None`
-    /// without a published value.
+    /// without a published value, or when the runs are shorter than the
+    /// study's and so not comparable.
     pub fn within(&self) -> Option<[bool; 3]> {
+        if !self.comparable() {
+            return None;
+        }
         let p = self.published.as_ref()?;
         Some([
             p.nll.accepts(self.nll.mean),
@@ -481,8 +506,14 @@ pub fn summarise(rows: &[RunRow]) -> Result<Vec<CellSummary>, ExperimentError> {
                 fp_truth: fp.iter().find_map(|f| f.truth),
                 published: published
                     .iter()
-                    .find(|p| p.dataset == dataset && p.model == model && p.latent == latent)
+                    .find(|p| {
+                        p.dataset == study_dataset(&dataset)
+                            && p.model == model
+                            && p.latent == latent
+                    })
                     .cloned(),
+                epochs: runs.iter().map(|r| r.epochs).max().unwrap_or(0),
+                nll_basis: ok.first().map_or(NllBasis::Full, |r| r.nll_basis),
                 dataset,
                 model,
                 latent,
@@ -492,10 +523,12 @@ pub fn summarise(rows: &[RunRow]) -> Result<Vec<CellSummary>, ExperimentError> {
 }
 
 /// The summary as a plain-text table, our mean ± std beside the published,
-/// `✓` within the band, `✗` outside.
+/// `✓` within the band, `✗` outside, `·` where the runs are shorter than
+/// the study's and are not compared; footnotes say so, and mark (`†`) NLLs
+/// on another basis than the rest.
 pub fn table(cells: &[CellSummary]) -> String {
     let mut out = format!(
-        "{:<15} {:<14} {:>4} {:>3}  {:>26}  {:>26}  {:>26}\n",
+        "{:<15} {:<14} {:>4} {:>3}  {:>32}  {:>32}  {:>32}\n",
         "dataset",
         "model",
         "L",
@@ -504,28 +537,55 @@ pub fn table(cells: &[CellSummary]) -> String {
         "rate R² (ours | published)",
         "state R² (ours | published)"
     );
+    let note = crate::report::basis_note(cells);
     for c in cells {
         let mark = |ok: Option<bool>| match ok {
             Some(true) => "✓",
             Some(false) => "✗",
+            None if c.published.is_some() => "·",
             None => " ",
         };
         let within = c.within();
-        let cell = |ours: &MeanStd, theirs: Option<&MeanStd>, ok: Option<bool>| {
+        let cell = |ours: &MeanStd, theirs: Option<&MeanStd>, ok: Option<bool>, tag: &str| {
             let theirs = theirs.map_or_else(|| "—".to_owned(), |p| p.display(3));
-            format!("{} | {theirs} {}", ours.display(3), mark(ok))
+            format!("{}{tag} | {theirs} {}", ours.display(3), mark(ok))
+        };
+        let dagger = if note.is_some() && c.nll_basis != NllBasis::Full {
+            "†"
+        } else {
+            ""
         };
         let p = c.published.as_ref();
         out.push_str(&format!(
-            "{:<15} {:<14} {:>4} {:>3}  {:>26}  {:>26}  {:>26}\n",
+            "{:<15} {:<14} {:>4} {:>3}  {:>32}  {:>32}  {:>32}\n",
             c.dataset,
             c.model,
             c.latent,
             c.n,
-            cell(&c.nll, p.map(|p| &p.nll), within.map(|w| w[0])),
-            cell(&c.rate_r2, p.map(|p| &p.rate_r2), within.map(|w| w[1])),
-            cell(&c.state_r2, p.map(|p| &p.state_r2), within.map(|w| w[2])),
+            cell(&c.nll, p.map(|p| &p.nll), within.map(|w| w[0]), dagger),
+            cell(&c.rate_r2, p.map(|p| &p.rate_r2), within.map(|w| w[1]), ""),
+            cell(
+                &c.state_r2,
+                p.map(|p| &p.state_r2),
+                within.map(|w| w[2]),
+                ""
+            ),
         ));
+    }
+    let short: Vec<usize> = cells
+        .iter()
+        .filter(|c| c.published.is_some() && !c.comparable())
+        .map(|c| c.epochs)
+        .collect();
+    if let Some(&e) = short.iter().max() {
+        out.push_str(&format!(
+            "· not comparable: {e} of {} epochs (published values shown for orientation only)\n",
+            latentdyn_train::STUDY_EPOCHS
+        ));
+    }
+    if let Some(n) = note {
+        out.push_str(&n);
+        out.push('\n');
     }
     out
 }
