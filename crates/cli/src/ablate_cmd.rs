@@ -87,6 +87,9 @@ pub fn run_ablate(args: AblateArgs) -> Result<()> {
     let grid = Grid::resolve(&args.grid)?;
     let exe = std::env::current_exe().context("locating the latentdyn binary")?;
     if let Some(path) = &args.emit_slurm {
+        if args.shards == 0 {
+            bail!("--shards 0: a SLURM array needs at least one task");
+        }
         let mut extra = vec![
             "--root".to_owned(),
             args.root.display().to_string(),

@@ -9,7 +9,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use latentdyn_analysis::Metrics;
 use latentdyn_data::{Dataset, DatasetRef};
 use latentdyn_models::DeviceChoice;
-use latentdyn_train::{evaluate, files, train, RunConfig, RunOptions, RunStatus, Summary};
+use latentdyn_train::{
+    evaluate, files, train, RunConfig, RunDir, RunOptions, RunState, RunStatus, Summary,
+};
 
 use crate::data_cmd;
 
@@ -59,6 +61,10 @@ pub struct TrainArgs {
     /// Start over even if the directory holds a resumable run.
     #[arg(long)]
     fresh: bool,
+    /// Run as a grid worker: stop (resumably) when the process that started
+    /// this one ends.
+    #[arg(long, hide = true)]
+    worker: bool,
     /// Train with libtorch's operators and autograd throughout instead of
     /// the hand-written CPU kernels (same gradients up to f32 rounding, slower).
     #[arg(long)]
@@ -92,18 +98,27 @@ pub fn load_run_data(cfg: &RunConfig, dir: &Path) -> Result<Dataset> {
         .with_context(|| format!("loading the dataset of run {}", cfg.run_name()))
 }
 
+/// A run configuration from a file: a run's `config.json`, or the same
+/// fields as TOML (`.toml`, the format of `configs/presets/`).
+fn read_config(path: &Path) -> Result<RunConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading run config {}", path.display()))?;
+    let cfg: RunConfig = if path.extension().is_some_and(|e| e == "toml") {
+        toml::from_str(&text).with_context(|| format!("parsing run config {}", path.display()))?
+    } else {
+        serde_json::from_str(&text)
+            .with_context(|| format!("parsing run config {}", path.display()))?
+    };
+    cfg.validate()
+        .with_context(|| format!("checking run config {}", path.display()))?;
+    Ok(cfg)
+}
+
 /// Runs `latentdyn train`.
 pub fn run_train(args: TrainArgs) -> Result<()> {
     let data_arg = args.data.clone().unwrap_or_else(|| "arneodo".into());
-    let (mut cfg, data) = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading run config {}", path.display()))?;
-            let cfg: RunConfig = serde_json::from_str(&text)
-                .with_context(|| format!("parsing run config {}", path.display()))?;
-            let data = load_run_data(&cfg, &args.datasets)?;
-            (cfg, data)
-        }
+    let mut cfg = match &args.config {
+        Some(path) => read_config(path)?,
         None => {
             let r = DatasetRef::parse(&data_arg)?;
             let (spec, data_file) =
@@ -111,8 +126,7 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
             let model = args.model.as_deref().unwrap_or("node");
             let mut cfg = RunConfig::preset(model, args.latent, spec, args.seed)?;
             cfg.data_file = data_file;
-            let data = load_run_data(&cfg, &args.datasets)?;
-            (cfg, data)
+            cfg
         }
     };
     if let Some(epochs) = args.epochs {
@@ -122,24 +136,32 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
         cfg.set(assignment)
             .with_context(|| format!("--set {assignment}"))?;
     }
+    // After --set, so that `--set dataset.seed=1` trains on that dataset.
+    let data = load_run_data(&cfg, &args.datasets)?;
     let dataset_label = match (&args.config, DatasetRef::parse(&data_arg)) {
         (None, Ok(r)) => r.dir_name(),
-        _ => data.spec.name(),
+        _ => cfg.dataset.name(),
     };
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("runs")
             .join(dataset_label)
             .join(cfg.run_name())
     });
+    let run = RunDir::new(&out);
     if args.fresh && out.exists() {
-        for f in [
-            files::LAST,
-            files::BEST,
-            files::METRICS,
-            files::SUMMARY,
-            files::CONFIG,
-        ] {
-            let _ = std::fs::remove_file(out.join(f));
+        run.clear()
+            .with_context(|| format!("starting {} afresh", out.display()))?;
+    }
+    if let RunState::Completed(s) | RunState::Diverged(s) = run.state() {
+        if run.differences(&cfg)?.is_empty() {
+            println!(
+                "{} is already {} ({} epochs); nothing to train (--fresh trains it again)",
+                out.display(),
+                run.state().word(),
+                s.epochs_done
+            );
+            print_summary(&out, &s);
+            return Ok(());
         }
     }
     let device = args.device.resolve()?;
@@ -147,6 +169,15 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
     opts.device = device;
     opts.threads = args.threads;
     opts.fused_kernels = !args.libtorch_kernels;
+    if args.worker {
+        // A worker of a grid rerun right after its runner was killed waits
+        // for the old worker, which stops at its next epoch.
+        opts.lock_patience = Duration::from_secs(300);
+        #[cfg(unix)]
+        {
+            opts.exit_with_parent = Some(std::os::unix::process::parent_id());
+        }
+    }
     eprintln!(
         "training {} on {} ({} epochs, {:?}) -> {}",
         cfg.run_name(),

@@ -94,6 +94,7 @@ impl Cell {
         for s in &self.set {
             cfg.set(s)?;
         }
+        cfg.validate()?;
         Ok(cfg)
     }
 
@@ -162,6 +163,21 @@ impl Grid {
     /// Checks that every cell makes a valid run config and that no two
     /// cells share a run directory.
     pub fn validate(&self) -> Result<(), ExperimentError> {
+        let name_ok = !self.name.is_empty()
+            && self.name != "."
+            && self.name != ".."
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !name_ok {
+            return Err(ExperimentError::Grid {
+                grid: self.name.clone(),
+                reason: "a grid's name becomes a directory under --root: use letters, digits, \
+                         `-`, `_` and `.` only (not empty, `.` or `..`)"
+                    .into(),
+            });
+        }
         let mut dirs = BTreeSet::new();
         for c in self.cells() {
             let dir = c.dir(Path::new("")).map_err(|e| ExperimentError::Grid {
@@ -462,6 +478,24 @@ mod tests {
         assert_eq!(cfg.train.epochs, 300);
         assert_eq!(cfg.train.horizon.epochs_per_group, 15);
         assert_eq!(cfg.train.report_last, 50);
+    }
+
+    #[test]
+    fn names_that_are_not_one_directory_and_zero_epochs_are_refused() {
+        for bad in ["../../escape-grid", "", "..", "a/b", "x y"] {
+            let g = Grid {
+                name: bad.into(),
+                ..Grid::preset("smoke").unwrap()
+            };
+            let e = g.validate().unwrap_err().to_string();
+            assert!(e.contains("--root"), "{bad}: {e}");
+        }
+        let g = Grid {
+            epochs: Some(0),
+            ..Grid::preset("smoke").unwrap()
+        };
+        let e = g.validate().unwrap_err().to_string();
+        assert!(e.contains("train.epochs"), "{e}");
     }
 
     #[test]

@@ -417,6 +417,7 @@ pub fn summary_figures(
 mod tests {
     use super::*;
     use crate::results::summarise;
+    use latentdyn_train::RunStatus;
 
     fn row(model: &str, latent: usize, seed: u64, rate: f64) -> RunRow {
         RunRow {
@@ -424,7 +425,7 @@ mod tests {
             model: model.into(),
             latent,
             seed,
-            status: "completed".into(),
+            status: RunStatus::Completed,
             epochs_done: 5,
             epochs: 5,
             nll: 1.4 - 0.01 * latent as f64,

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use crate::claims::Claim;
 use crate::results::{collect, summarise, write_runs_csv, CellSummary, MeanStd, RunRow};
 use crate::ExperimentError;
+use latentdyn_train::RunStatus;
 
 /// A figure to show: a title and its file (SVG or PNG), relative to the report.
 #[derive(Debug, Clone)]
@@ -105,7 +106,10 @@ pub fn what_was_run(rows: &[RunRow]) -> String {
     } else {
         format!("{epochs} epochs each, of the study's {study}")
     };
-    let done = rows.iter().filter(|r| r.status == "completed").count();
+    let done = rows
+        .iter()
+        .filter(|r| r.status == RunStatus::Completed)
+        .count();
     format!(
         "{} runs ({done} finished): datasets {}; models {}; L ∈ {{{}}}; seeds {{{}}}; {length}",
         rows.len(),
@@ -317,7 +321,7 @@ pub fn write_html(
             esc(&r.model),
             r.latent,
             r.seed,
-            esc(&r.status),
+            esc(&r.status.to_string()),
             r.epochs_done,
             r.epochs,
             r.nll,
@@ -383,7 +387,7 @@ pub fn selected_runs(rows: &[RunRow]) -> Vec<&RunRow> {
     let mut out: Vec<&RunRow> = Vec::new();
     let finished = rows
         .iter()
-        .filter(|r| r.status == "completed" && !r.model.starts_with("ablation"));
+        .filter(|r| r.status == RunStatus::Completed && !r.model.starts_with("ablation"));
     for r in finished {
         let target = crate::plots::true_dim(&r.dataset).unwrap_or(3.0);
         let dist = |x: &RunRow| ((x.latent as f64).ln() - target.ln()).abs();
@@ -426,11 +430,22 @@ pub fn build(
     on_event: &(dyn Fn(ReportEvent<'_>) + Sync),
 ) -> Result<Report, ExperimentError> {
     let mut rows = collect(dirs)?;
+    if rows.is_empty() {
+        return Err(ExperimentError::Run {
+            path: dirs.first().cloned().unwrap_or_default(),
+            reason: "holds no training runs (a grid directory holds \
+                     <dataset>/<model>-L<latent>-s<seed>/config.json); give a grid's directory, \
+                     e.g. runs/smoke"
+                .into(),
+        });
+    }
     let mut analysis_failures = Vec::new();
     if opts.analyse {
         let todo: Vec<PathBuf> = rows
             .iter()
-            .filter(|r| r.status == "completed" && !crate::analyse::analysis_is_fresh(&r.dir))
+            .filter(|r| {
+                r.status == RunStatus::Completed && !crate::analyse::analysis_is_fresh(&r.dir)
+            })
             .map(|r| r.dir.clone())
             .collect();
         on_event(ReportEvent::Analysing(todo.len()));
@@ -551,7 +566,7 @@ mod tests {
             model: "node".into(),
             latent: 3,
             seed,
-            status: "completed".into(),
+            status: RunStatus::Completed,
             epochs_done: 3000,
             epochs: 3000,
             nll: 1.36,
@@ -641,12 +656,12 @@ mod tests {
 
     #[test]
     fn selected_runs_are_first_seeds_nearest_the_true_dimension() {
-        let row = |model: &str, latent: usize, seed: u64, status: &str| RunRow {
+        let row = |model: &str, latent: usize, seed: u64, status: RunStatus| RunRow {
             dataset: "arneodo".into(),
             model: model.into(),
             latent,
             seed,
-            status: status.into(),
+            status,
             epochs_done: 10,
             epochs: 10,
             nll: 1.0,
@@ -663,13 +678,13 @@ mod tests {
             dir: PathBuf::from("x"),
         };
         let rows = vec![
-            row("gru", 25, 0, "completed"),
-            row("gru", 3, 1, "completed"),
-            row("gru", 3, 0, "diverged"),
-            row("node", 2, 0, "completed"),
-            row("node", 5, 0, "completed"),
-            row("node", 3, 2, "completed"),
-            row("ablation0", 3, 0, "completed"),
+            row("gru", 25, 0, RunStatus::Completed),
+            row("gru", 3, 1, RunStatus::Completed),
+            row("gru", 3, 0, RunStatus::Diverged),
+            row("node", 2, 0, RunStatus::Completed),
+            row("node", 5, 0, RunStatus::Completed),
+            row("node", 3, 2, RunStatus::Completed),
+            row("ablation0", 3, 0, RunStatus::Completed),
         ];
         let picked: Vec<(String, usize, u64)> = selected_runs(&rows)
             .iter()

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use latentdyn_analysis::NllBasis;
-use latentdyn_train::{files, RunConfig, RunStatus, Summary};
+use latentdyn_train::{files, RunConfig, RunDir, RunState, RunStatus};
 use serde::{Deserialize, Serialize};
 
 use crate::ExperimentError;
@@ -21,8 +21,8 @@ pub struct RunRow {
     pub latent: usize,
     /// Seed.
     pub seed: u64,
-    /// completed, diverged or interrupted.
-    pub status: String,
+    /// Completed, diverged, or interrupted (killed, stopped or still training).
+    pub status: RunStatus,
     /// Epochs done / configured.
     pub epochs_done: usize,
     /// Epochs configured.
@@ -161,35 +161,77 @@ pub fn collect(roots: &[PathBuf]) -> Result<Vec<RunRow>, ExperimentError> {
     rows.sort_by(|a, b| {
         (&a.dataset, &a.model, a.latent, a.seed).cmp(&(&b.dataset, &b.model, b.latent, b.seed))
     });
-    rows.dedup_by(|a, b| {
-        (&a.dataset, &a.model, a.latent, a.seed) == (&b.dataset, &b.model, b.latent, b.seed)
-    });
-    Ok(rows)
+    // The same cell in two directories (merged shards, copies): one copy
+    // when both hold the same run (configuration and every epoch's metrics
+    // alike), an error naming both otherwise.
+    let mut out: Vec<RunRow> = Vec::with_capacity(rows.len());
+    for r in rows {
+        if let Some(prev) = out.last() {
+            if (&prev.dataset, &prev.model, prev.latent, prev.seed)
+                == (&r.dataset, &r.model, r.latent, r.seed)
+            {
+                if !same_run(&prev.dir, &r.dir) {
+                    return Err(ExperimentError::Run {
+                        path: r.dir.clone(),
+                        reason: format!(
+                            "holds cell {} {} L{} s{} as {} does, but another run of it \
+                             (its configuration or metrics differ); merge directories of \
+                             one grid only, or move one copy away",
+                            r.dataset,
+                            r.model,
+                            r.latent,
+                            r.seed,
+                            prev.dir.display()
+                        ),
+                    });
+                }
+                continue;
+            }
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
+/// Whether two run directories hold the same run: equal configurations
+/// and byte-identical `metrics.csv`.
+fn same_run(a: &Path, b: &Path) -> bool {
+    let (ra, rb) = (RunDir::new(a), RunDir::new(b));
+    let same_cfg = matches!((ra.config(), rb.config()), (Ok(x), Ok(y)) if x == y);
+    let metrics = |d: &RunDir| std::fs::read(d.file(files::METRICS)).ok();
+    same_cfg && metrics(&ra) == metrics(&rb)
 }
 
 fn read_row(dir: &Path) -> Result<RunRow, ExperimentError> {
-    let cfg: RunConfig = latentdyn_train::io::read_json(&dir.join(files::CONFIG))?;
-    let summary: Option<Summary> = latentdyn_train::io::read_json(&dir.join(files::SUMMARY)).ok();
-    let (status, done, nll, rate, state, latent, wall) = match &summary {
-        Some(s) => {
-            let status = match s.status {
-                RunStatus::Completed if s.epochs_done == s.epochs => "completed",
-                RunStatus::Diverged => "diverged",
-                _ => "interrupted",
-            };
-            let r = s.reported.as_ref();
-            (
-                status,
-                s.epochs_done,
-                r.map_or(f64::NAN, |r| r.nll),
-                r.map_or(f64::NAN, |r| r.rate_r2),
-                r.map_or(f64::NAN, |r| r.state_r2),
-                r.map_or(f64::NAN, |r| r.latent_r2),
-                s.wall_seconds,
-            )
-        }
-        None => ("running", 0, f64::NAN, f64::NAN, f64::NAN, f64::NAN, 0.0),
+    let run = RunDir::new(dir);
+    let cfg = run.config()?;
+    let state = run.state();
+    let summary = match &state {
+        RunState::Completed(s) | RunState::Diverged(s) => Some(s.clone()),
+        _ => run.summary(),
     };
+    // An unfinished (killed, or still training) run reports the medians of
+    // the epochs it has, so a report on a grid in progress shows them.
+    let reported = match &state {
+        RunState::Completed(s) | RunState::Diverged(s) => s.reported.clone(),
+        _ => latentdyn_train::MetricsCsv::read(&run.file(files::METRICS))
+            .ok()
+            .and_then(|h| latentdyn_train::reported(&h, cfg.train.report_last)),
+    };
+    let status = match &state {
+        RunState::Completed(_) => RunStatus::Completed,
+        RunState::Diverged(_) => RunStatus::Diverged,
+        _ => RunStatus::Interrupted,
+    };
+    let r = reported.as_ref();
+    let (done, nll, rate, state_r2, latent) = (
+        state.epochs_done(),
+        r.map_or(f64::NAN, |r| r.nll),
+        r.map_or(f64::NAN, |r| r.rate_r2),
+        r.map_or(f64::NAN, |r| r.state_r2),
+        r.map_or(f64::NAN, |r| r.latent_r2),
+    );
+    let wall = summary.as_ref().map_or(0.0, |s| s.wall_seconds);
     let analysis = crate::analyse::analysis_is_fresh(dir)
         .then(|| crate::analyse::load_fixed_points(dir))
         .flatten();
@@ -198,12 +240,12 @@ fn read_row(dir: &Path) -> Result<RunRow, ExperimentError> {
         model: cfg.preset.clone(),
         latent: cfg.model.latent_size,
         seed: cfg.seed,
-        status: status.to_owned(),
+        status,
         epochs_done: done,
         epochs: cfg.train.epochs,
         nll,
         rate_r2: rate,
-        state_r2: state,
+        state_r2,
         latent_r2: latent,
         nll_basis: cfg.train.nll_basis,
         batch_size: cfg.train.batch_size,
@@ -497,7 +539,10 @@ pub fn summarise(rows: &[RunRow]) -> Result<Vec<CellSummary>, ExperimentError> {
             let fp: Vec<FixedPointRow> = ok.iter().filter_map(|r| r.fixed_points).collect();
             CellSummary {
                 n: ok.len(),
-                diverged: runs.iter().filter(|r| r.status == "diverged").count(),
+                diverged: runs
+                    .iter()
+                    .filter(|r| r.status == RunStatus::Diverged)
+                    .count(),
                 nll: MeanStd::of(ok.iter().map(|r| r.nll)),
                 rate_r2: MeanStd::of(ok.iter().map(|r| r.rate_r2)),
                 state_r2: MeanStd::of(ok.iter().map(|r| r.state_r2)),

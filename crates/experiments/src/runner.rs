@@ -18,7 +18,7 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use latentdyn_train::{files, RunStatus, Summary};
+use latentdyn_train::{RunDir, RunState, Summary};
 
 use crate::grid::Cell;
 use crate::ExperimentError;
@@ -128,19 +128,35 @@ pub enum Event {
     },
 }
 
-/// The state of `cell` from its directory.
+/// The state of a cell from its directory ([`RunDir::state`]).
 pub fn cell_state(dir: &Path) -> CellState {
-    let path = dir.join(files::SUMMARY);
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return CellState::Pending;
-    };
-    match serde_json::from_str::<Summary>(&text) {
-        Ok(s) if s.status == RunStatus::Completed && s.epochs_done == s.epochs => {
-            CellState::Completed(s)
-        }
-        Ok(s) if s.status == RunStatus::Diverged => CellState::Diverged(s),
-        _ => CellState::Pending,
+    match RunDir::new(dir).state() {
+        RunState::Completed(s) => CellState::Completed(s),
+        RunState::Diverged(s) => CellState::Diverged(s),
+        RunState::NotStarted | RunState::Unfinished { .. } => CellState::Pending,
     }
+}
+
+/// The cells whose directories hold a run of another configuration than
+/// the cell asks for (the grid changed since they ran, or the root holds
+/// another grid's runs), each with the fields that differ.
+pub fn changed_cells(
+    cells: &[Cell],
+    root: &Path,
+    datasets: &Path,
+) -> Result<Vec<(Cell, Vec<String>)>, ExperimentError> {
+    let mut out = Vec::new();
+    for c in cells {
+        let run = RunDir::new(c.dir(root)?);
+        if !run.holds_a_run() {
+            continue;
+        }
+        let diff = run.differences(&c.run_config(datasets)?)?;
+        if !diff.is_empty() {
+            out.push((c.clone(), diff));
+        }
+    }
+    Ok(out)
 }
 
 /// Generates (once) every dataset the cells need that is not already in
@@ -174,6 +190,36 @@ pub fn run_cells(
     opts: &RunnerOptions,
     on_event: &(dyn Fn(Event) + Sync),
 ) -> Result<Vec<(Cell, CellState)>, ExperimentError> {
+    // A cell counts as done only when its directory holds the run the cell
+    // asks for. The rule for one that does not: refuse the whole grid and
+    // say which cells and fields differ; results are never replaced behind
+    // the user's back.
+    let changed = changed_cells(cells, &opts.root, &opts.datasets)?;
+    if !changed.is_empty() {
+        let list: Vec<String> = changed
+            .iter()
+            .map(|(c, d)| {
+                format!(
+                    "  {} ({}): {}",
+                    c.label(),
+                    c.dir(&opts.root)
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default(),
+                    d.join("; ")
+                )
+            })
+            .collect();
+        return Err(ExperimentError::Grid {
+            grid: opts.root.display().to_string(),
+            reason: format!(
+                "{} cell(s) already hold a run of another configuration (the grid changed \
+                 since they ran, or this root holds another grid's runs):\n{}\nrun the grid \
+                 into another --root, or delete those directories to train them anew",
+                changed.len(),
+                list.join("\n")
+            ),
+        });
+    }
     let mut states = Vec::with_capacity(cells.len());
     let mut queue = VecDeque::new();
     for (i, cell) in cells.iter().enumerate() {
@@ -251,6 +297,7 @@ fn run_one(cell: &Cell, opts: &RunnerOptions, device: &str) -> Result<CellState,
         .arg(opts.threads_per_worker.to_string())
         .arg("--device")
         .arg(device)
+        .arg("--worker")
         .stdin(Stdio::null())
         .stdout(log.try_clone().map_err(io(&log_path))?)
         .stderr(log)

@@ -5,6 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::ModelError;
 
+/// The widest latent size, encoder or hidden layer a configuration may ask
+/// for: sizes beyond it fail before anything is allocated.
+pub const MAX_WIDTH: usize = 4096;
+
 /// The whole sequential autoencoder: encoder, initial condition, dynamics, readout.
 ///
 /// The number of data channels is not part of the config: it comes from the
@@ -325,6 +329,20 @@ impl ModelConfig {
     pub fn validate(&self) -> Result<(), ModelError> {
         positive("latent_size", self.latent_size)?;
         positive("encoder_size", self.encoder_size)?;
+        for (field, v) in [
+            ("latent_size", self.latent_size),
+            ("encoder_size", self.encoder_size),
+        ] {
+            if v > MAX_WIDTH {
+                return Err(ModelError::config(
+                    field,
+                    format!(
+                        "{v} exceeds the ceiling of {MAX_WIDTH} (the study goes to 100; a \
+                         wider layer's training buffers would not fit a workstation's memory)"
+                    ),
+                ));
+            }
+        }
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(ModelError::config(
                 "dropout",
@@ -354,6 +372,12 @@ impl NodeConfig {
     /// Checks every value for range and consistency.
     pub fn validate(&self) -> Result<(), ModelError> {
         positive("hidden", self.hidden)?;
+        if self.hidden > MAX_WIDTH {
+            return Err(ModelError::config(
+                "hidden",
+                format!("{} exceeds the ceiling of {MAX_WIDTH}", self.hidden),
+            ));
+        }
         if self.bins < 2 {
             return Err(ModelError::config("bins", format!("{} < 2", self.bins)));
         }

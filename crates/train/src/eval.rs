@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tch::{nn::VarStore, Device};
 
 use crate::config::RunConfig;
-use crate::io::read_json;
+use crate::run_dir::RunDir;
 use crate::trainer::{files, load_params, metrics_on, split};
 use crate::TrainError;
 
@@ -28,29 +28,12 @@ pub struct LoadedRun {
 /// Loads `config.json` and `checkpoint` (a file name inside `run_dir`, e.g.
 /// [`files::BEST`]) into a fresh model for data with `channels` channels.
 pub fn load_run(run_dir: &Path, checkpoint: &str, device: Device) -> Result<LoadedRun, TrainError> {
-    let config_path = run_dir.join(files::CONFIG);
-    if !config_path.exists() {
-        return Err(TrainError::Config {
-            field: "run directory".into(),
-            reason: format!(
-                "{} has no {}: not a training run",
-                run_dir.display(),
-                files::CONFIG
-            ),
-        });
-    }
-    let config: RunConfig = read_json(&config_path)?;
-    let ckpt = run_dir.join(checkpoint);
-    if !ckpt.exists() {
-        return Err(TrainError::Checkpoint {
-            path: ckpt,
-            reason: "missing: the run has not finished an epoch yet".into(),
-        });
-    }
+    let run = RunDir::new(run_dir);
+    let config = run.config()?;
     let mut vs = VarStore::new(device);
     let model =
         SequentialAutoencoder::new(&vs.root(), &config.model, config.dataset.obs_dim as i64)?;
-    load_params(&ckpt, &mut vs)?;
+    load_params(&run, checkpoint, &mut vs)?;
     Ok(LoadedRun { config, vs, model })
 }
 

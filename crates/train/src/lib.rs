@@ -18,6 +18,7 @@ pub mod config;
 pub mod eval;
 pub mod io;
 pub mod record;
+pub mod run_dir;
 pub mod schedule;
 pub mod trainer;
 
@@ -27,9 +28,11 @@ pub use adam::{Adam, AdamConfig};
 pub use config::{DataFile, PresetFile, RunConfig, TrainConfig, PRESETS, STUDY_EPOCHS};
 pub use eval::{evaluate, load_run, Evaluation, LoadedRun};
 pub use record::{EpochRecord, MetricsCsv};
+pub use run_dir::{config_differences, RunDir, RunLock, RunState};
 pub use schedule::Horizon;
 pub use trainer::{
-    files, load_params, median, save_params, train, Reported, RunOptions, RunStatus, Summary,
+    files, load_params, median, reported, save_params, train, Reported, RunOptions, RunStatus,
+    Summary,
 };
 
 /// Everything that can go wrong in a training run.

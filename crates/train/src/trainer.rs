@@ -28,8 +28,9 @@ use tch::{nn::VarStore, Device, Tensor};
 
 use crate::adam::Adam;
 use crate::config::RunConfig;
-use crate::io::{read_json, read_tensors, write_json, write_tensors};
+use crate::io::write_json;
 use crate::record::{EpochRecord, MetricsCsv};
+use crate::run_dir::{RunDir, RunState};
 use crate::TrainError;
 
 /// Files of a run directory.
@@ -64,6 +65,13 @@ pub struct RunOptions {
     /// times faster) instead of libtorch's operators and autograd. Both
     /// compute the same gradients up to f32 rounding.
     pub fused_kernels: bool,
+    /// Stop (resumably) at the next epoch once the process with this id is
+    /// no longer this one's parent: a grid worker ends with its runner,
+    /// even when the runner is killed with SIGKILL.
+    pub exit_with_parent: Option<u32>,
+    /// How long to wait for another process training in the directory to
+    /// stop before giving up (zero: refuse at once).
+    pub lock_patience: std::time::Duration,
 }
 
 impl RunOptions {
@@ -76,20 +84,33 @@ impl RunOptions {
             resume: true,
             stop_after: None,
             fused_kernels: true,
+            exit_with_parent: None,
+            lock_patience: std::time::Duration::ZERO,
         }
     }
 }
 
-/// How a run ended.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// How a run ended (or, in tables, where it stands).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     /// All epochs done.
     Completed,
-    /// Stopped early on request (`stop_after`); resumable.
+    /// Stopped before its last epoch (on request, killed, or still
+    /// training); resumable.
     Interrupted,
     /// The loss or the parameters became non-finite; the run stopped there.
     Diverged,
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RunStatus::Completed => "completed",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::Diverged => "diverged",
+        })
+    }
 }
 
 /// The numbers a run reports: medians over the last `report_last` epochs
@@ -201,9 +222,28 @@ pub fn train(
         path: dir.clone(),
         source,
     })?;
-    let threads = opts
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let run = RunDir::new(dir);
+    let _lock = run.lock_waiting(opts.lock_patience)?;
+    let foreign = run.foreign_files();
+    if !foreign.is_empty() {
+        return Err(TrainError::Config {
+            field: "run directory".into(),
+            reason: format!(
+                "{} is not a run directory but holds {}, which training would overwrite; \
+                 choose another directory",
+                dir.display(),
+                foreign.join(", ")
+            ),
+        });
+    }
+    // A finished run of this configuration is not trained again (with or
+    // without its last checkpoint); its summary stays as it was.
+    run.check_same_run(cfg)?;
+    if let RunState::Completed(s) | RunState::Diverged(s) = run.state() {
+        run.verify(files::BEST)?;
+        return Ok(s);
+    }
+    let threads = check_threads(opts.threads)?;
     tch::set_num_threads(threads as i32);
 
     // Build the model from the seed: this fixes the initialisation.
@@ -225,17 +265,7 @@ pub fn train(
         wall_seconds: 0.0,
     };
     if opts.resume && last_path.exists() {
-        let saved: RunConfig = read_json(&config_path)?;
-        if saved != *cfg {
-            return Err(TrainError::Config {
-                field: "config".into(),
-                reason: format!(
-                    "{} holds a run with another configuration; use another directory",
-                    dir.display()
-                ),
-            });
-        }
-        progress = load_last(&last_path, &mut vs, &mut adam)?;
+        progress = load_last(&run, &mut vs, &mut adam)?;
     } else {
         write_json(&config_path, cfg)?;
     }
@@ -254,6 +284,14 @@ pub fn train(
     for (epochs_this_call, epoch) in (progress.next_epoch..cfg.train.epochs).enumerate() {
         if opts.stop_after.is_some_and(|n| epochs_this_call >= n) {
             status = RunStatus::Interrupted;
+            break;
+        }
+        if let Some(parent) = opts.exit_with_parent.filter(|&p| !parent_alive(p)) {
+            status = RunStatus::Interrupted;
+            message = Some(format!(
+                "the process that started this run ({parent}) ended; stopped after epoch \
+                 {epoch} (rerun to resume)"
+            ));
             break;
         }
         let epoch_start = Instant::now();
@@ -313,11 +351,11 @@ pub fn train(
         if record.metrics.nll < progress.best_valid_nll {
             progress.best_valid_nll = record.metrics.nll;
             progress.best_epoch = Some(epoch);
-            save_params(&dir.join(files::BEST), &vs)?;
+            save_params(&run, files::BEST, &vs)?;
         }
         progress.next_epoch = epoch + 1;
         progress.wall_seconds = wall_before + session_start.elapsed().as_secs_f64();
-        save_last(&last_path, &vs, &adam, &progress)?;
+        save_last(&run, &vs, &adam, &progress)?;
     }
     progress.wall_seconds = wall_before + session_start.elapsed().as_secs_f64();
 
@@ -336,6 +374,19 @@ pub fn train(
     };
     write_json(&dir.join(files::SUMMARY), &summary)?;
     Ok(summary)
+}
+
+/// Whether `parent` is still this process's parent.
+fn parent_alive(parent: u32) -> bool {
+    #[cfg(unix)]
+    {
+        std::os::unix::process::parent_id() == parent
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = parent;
+        true
+    }
 }
 
 /// This process's peak resident set size in MiB, from `/proc/self/status`
@@ -407,7 +458,7 @@ fn params_finite(vs: &VarStore) -> bool {
 }
 
 /// The medians over the last `window` epochs of the history.
-fn reported(history: &[EpochRecord], window: usize) -> Option<Reported> {
+pub fn reported(history: &[EpochRecord], window: usize) -> Option<Reported> {
     let tail = &history[history.len().saturating_sub(window)..];
     if tail.is_empty() {
         return None;
@@ -443,17 +494,33 @@ const PROGRESS_KEYS: [&str; 4] = [
     "__progress.wall_seconds",
 ];
 
-/// Model parameters only, under their VarStore names (atomic).
-pub fn save_params(path: &Path, vs: &VarStore) -> Result<(), TrainError> {
+/// Model parameters only, under their VarStore names, as the checkpoint
+/// `name` of `run` (atomic, its hash recorded).
+pub fn save_params(run: &RunDir, name: &str, vs: &VarStore) -> Result<(), TrainError> {
     let named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
-    write_tensors(path, &named)
+    run.save_tensors(name, &named)
 }
 
-/// Loads parameters saved by [`save_params`] (or the model part of
-/// `last.safetensors`) into `vs`, checking every name and shape.
-pub fn load_params(path: &Path, vs: &mut VarStore) -> Result<(), TrainError> {
-    let tensors = read_tensors(path)?;
-    copy_params(path, &tensors, vs)
+/// Loads the checkpoint `name` of `run` (saved by [`save_params`], or the
+/// model part of `last.safetensors`) into `vs`, checking its hash and
+/// every name and shape.
+pub fn load_params(run: &RunDir, name: &str, vs: &mut VarStore) -> Result<(), TrainError> {
+    let tensors = run.read_tensors(name)?;
+    copy_params(&run.file(name), &tensors, vs)
+}
+
+/// The libtorch threads to use: all cores when `None`; 0 or more than the
+/// machine has is an error (more would only oversubscribe it).
+pub fn check_threads(threads: Option<usize>) -> Result<usize, TrainError> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match threads {
+        None => Ok(cores),
+        Some(t) if (1..=cores).contains(&t) => Ok(t),
+        Some(t) => Err(TrainError::Config {
+            field: "threads".into(),
+            reason: format!("{t} is not between 1 and this machine's {cores} cores"),
+        }),
+    }
 }
 
 fn copy_params(
@@ -492,7 +559,7 @@ fn copy_params(
 }
 
 fn save_last(
-    path: &Path,
+    run: &RunDir,
     vs: &VarStore,
     adam: &Adam,
     progress: &Progress,
@@ -508,15 +575,16 @@ fn save_last(
     for (key, value) in PROGRESS_KEYS.iter().zip(values) {
         named.push(((*key).to_owned(), Tensor::from_slice(&[value])));
     }
-    write_tensors(path, &named)
+    run.save_tensors(files::LAST, &named)
 }
 
-fn load_last(path: &Path, vs: &mut VarStore, adam: &mut Adam) -> Result<Progress, TrainError> {
+fn load_last(run: &RunDir, vs: &mut VarStore, adam: &mut Adam) -> Result<Progress, TrainError> {
+    let path = &run.file(files::LAST);
     let bad = |reason: String| TrainError::Checkpoint {
         path: path.to_path_buf(),
         reason,
     };
-    let tensors = read_tensors(path)?;
+    let tensors = run.read_tensors(files::LAST)?;
     copy_params(path, &tensors, vs)?;
     adam.load_state(path, &tensors)?;
     let mut values = [0.0; 4];
