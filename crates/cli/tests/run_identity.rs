@@ -129,6 +129,25 @@ fn finished_runs_are_kept_and_checked() {
         "{e}"
     );
 
+    // Another seed's arrays under this dataset's name and an old-style
+    // metadata file (no content hash): the run's own record refuses them.
+    ok(train(dir, "seed1", 1, &["--set", "dataset.seed=1"]));
+    let ds = dir.join("datasets");
+    let npz = |seed: u64| ds.join(format!("Arneodo10_60S_20T_35P_{seed}seed_poisson.npz"));
+    std::fs::copy(npz(1), npz(0)).unwrap();
+    let json = npz(0).with_extension("json");
+    let mut meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    meta.as_object_mut().unwrap().remove("content_sha256");
+    std::fs::write(&json, serde_json::to_string(&meta).unwrap()).unwrap();
+    std::fs::write(&best, b"x").unwrap();
+    let e = fails(cmd(dir).args(["eval", "run"]).output().unwrap());
+    assert!(
+        e.contains("was trained on") && e.contains("content SHA-256"),
+        "{e}"
+    );
+    std::fs::remove_file(&best).unwrap();
+
     // --fresh starts over and removes what was derived from the old run.
     std::fs::write(dir.join("run/eval.json"), "{}").unwrap();
     ok(train(dir, "run", 2, &["--fresh"]));

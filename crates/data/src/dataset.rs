@@ -118,6 +118,11 @@ pub struct Metadata {
     /// Where an imported dataset came from; absent for one latentdyn generated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provenance: Option<Provenance>,
+    /// [`Dataset::content_sha256`] of the arrays this metadata was written
+    /// with: loading refuses other arrays under this metadata (files written
+    /// before it existed have none and are not checked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_sha256: Option<String>,
 }
 
 /// The origin of an imported dataset.
@@ -181,6 +186,7 @@ impl Metadata {
             split_sizes: [tr, va, te],
             spikes_dtype: "uint32".into(),
             provenance: None,
+            content_sha256: None,
         }
     }
 }
@@ -267,6 +273,63 @@ impl Dataset {
     /// Latent dimensionality.
     pub fn latent_dim(&self) -> usize {
         self.latents.dim().2
+    }
+
+    /// SHA-256 of the arrays (spikes, rates, latents, times, readout,
+    /// orig_mean, orig_std and the three splits, little-endian, in that
+    /// order, each preceded by its shape): what ties a run and a metadata
+    /// file to these numbers, whatever file they were read from.
+    pub fn content_sha256(&self) -> String {
+        use sha2::{Digest, Sha256};
+        /// Bytes go to the hash 64 KiB at a time.
+        struct Feed {
+            h: Sha256,
+            buf: Vec<u8>,
+        }
+        impl Feed {
+            fn put(&mut self, bytes: &[u8]) {
+                self.buf.extend_from_slice(bytes);
+                if self.buf.len() >= 1 << 16 {
+                    self.h.update(&self.buf);
+                    self.buf.clear();
+                }
+            }
+            fn shape(&mut self, dims: &[usize]) {
+                self.put(&(dims.len() as u64).to_le_bytes());
+                for &d in dims {
+                    self.put(&(d as u64).to_le_bytes());
+                }
+            }
+        }
+        let mut f = Feed {
+            h: Sha256::new(),
+            buf: Vec::with_capacity(1 << 17),
+        };
+        f.shape(self.spikes.shape());
+        for &v in &self.spikes {
+            f.put(&v.to_le_bytes());
+        }
+        for a in [
+            self.rates.view().into_dyn(),
+            self.latents.view().into_dyn(),
+            self.times.view().into_dyn(),
+            self.readout.view().into_dyn(),
+            self.orig_mean.view().into_dyn(),
+            self.orig_std.view().into_dyn(),
+        ] {
+            f.shape(a.shape());
+            for &v in &a {
+                f.put(&v.to_le_bytes());
+            }
+        }
+        for idx in [&self.train_idx, &self.valid_idx, &self.test_idx] {
+            f.shape(&[idx.len()]);
+            for &i in idx {
+                f.put(&(i as u64).to_le_bytes());
+            }
+        }
+        f.h.update(&f.buf);
+        f.h.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// Summary statistics.
@@ -408,7 +471,7 @@ impl Dataset {
         }
         let (train_idx, valid_idx, test_idx) = check_split(&npz_path, s, &train, &valid, &test)?;
 
-        Ok(Dataset {
+        let ds = Dataset {
             spec,
             metadata,
             latents,
@@ -421,7 +484,26 @@ impl Dataset {
             train_idx,
             valid_idx,
             test_idx,
-        })
+        };
+        if let Some(want) = &ds.metadata.content_sha256 {
+            let got = ds.content_sha256();
+            if &got != want {
+                return Err(DataError::MetadataMismatch {
+                    path: npz_path,
+                    field: "content_sha256".into(),
+                    expected: format!(
+                        "{want} (the arrays {} was written with)",
+                        json_path.display()
+                    ),
+                    found: format!(
+                        "{got}: these arrays belong to another dataset (another seed, or \
+                         another file copied under this name); regenerate it with \
+                         `latentdyn data generate --force`"
+                    ),
+                });
+            }
+        }
+        Ok(ds)
     }
 }
 

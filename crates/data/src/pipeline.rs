@@ -166,7 +166,7 @@ pub fn generate_with_progress(
     let times = times.into_shape_with_order((s, t)).expect("n points");
     let (train_idx, valid_idx, test_idx) = split_indices(spec);
     let metadata = Metadata::new(spec, latent_dim, latent_info, mackey_glass);
-    let ds = Dataset {
+    let mut ds = Dataset {
         spec: *spec,
         metadata,
         latents: reshape3(states),
@@ -180,6 +180,7 @@ pub fn generate_with_progress(
         valid_idx,
         test_idx,
     };
+    ds.metadata.content_sha256 = Some(ds.content_sha256());
     progress(1.0);
     Ok(ds)
 }

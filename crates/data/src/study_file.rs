@@ -210,7 +210,7 @@ pub fn load_study_h5(path: &Path) -> Result<Dataset, DataError> {
         sha256: file_sha256(path)?,
         format: "HDF5, the study's layout (paper_src/data.py)".into(),
     });
-    Ok(Dataset {
+    let mut ds = Dataset {
         spec,
         metadata,
         latents,
@@ -223,7 +223,9 @@ pub fn load_study_h5(path: &Path) -> Result<Dataset, DataError> {
         train_idx,
         valid_idx,
         test_idx,
-    })
+    };
+    ds.metadata.content_sha256 = Some(ds.content_sha256());
+    Ok(ds)
 }
 
 /// The spec the study's file name encodes, e.g.

@@ -169,6 +169,30 @@ fn same_seed_same_bytes_other_seed_other_data() {
 }
 
 #[test]
+fn another_seeds_arrays_under_this_metadata_are_refused() {
+    let spec = small(SystemKind::Arneodo, 0);
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let p0 = generate(&spec).unwrap().save(a.path()).unwrap();
+    let other = generate(&DatasetSpec { seed: 1, ..spec }).unwrap();
+    let p1 = other.save(b.path()).unwrap();
+    assert_ne!(
+        other.content_sha256(),
+        generate(&spec).unwrap().content_sha256()
+    );
+    // seed-1 arrays under the seed-0 name and metadata
+    std::fs::copy(&p1, &p0).unwrap();
+    let e = Dataset::load(&p0).unwrap_err().to_string();
+    assert!(e.contains("content_sha256") && e.contains("--force"), "{e}");
+    // A metadata file from before the field existed is read unchecked.
+    let json = p0.with_extension("json");
+    let mut meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    meta.as_object_mut().unwrap().remove("content_sha256");
+    std::fs::write(&json, serde_json::to_string(&meta).unwrap()).unwrap();
+    assert!(Dataset::load(&p0).is_ok());
+}
+
+#[test]
 fn generate_many_runs_in_parallel_and_in_order() {
     let specs = [small(SystemKind::Arneodo, 0), small(SystemKind::Rossler, 0)];
     let out = latentdyn_data::generate_many(&specs);

@@ -226,6 +226,7 @@ pub fn analyse_run(
     let mut run = load_run(run_dir, files::BEST, Device::Cpu)?;
     run.vs.double();
     let data = load_run_dataset(&run.config, datasets)?;
+    latentdyn_train::RunDir::new(run_dir).check_dataset(&data)?;
     if data.spikes.dim().2 as i64 != run.model.channels() {
         return Err(bad_run(
             run_dir,

@@ -55,6 +55,7 @@ pub struct Evaluation {
 /// Evaluates `run_dir`'s best checkpoint on `data` (which must be the
 /// run's dataset).
 pub fn evaluate(run_dir: &Path, data: &Dataset, device: Device) -> Result<Evaluation, TrainError> {
+    RunDir::new(run_dir).check_dataset(data)?;
     let run = load_run(run_dir, files::BEST, device)?;
     if data.spec != run.config.dataset {
         return Err(TrainError::Config {

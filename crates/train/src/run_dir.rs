@@ -84,8 +84,18 @@ struct CheckpointHashes {
     files: BTreeMap<String, Vec<String>>,
 }
 
+/// `dataset.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct DatasetRecord {
+    name: String,
+    content_sha256: String,
+}
+
 /// The file that records the checkpoints' hashes.
 pub const CHECKPOINTS: &str = "checkpoints.json";
+/// The file that records which data the run trained on (name and
+/// [`latentdyn_data::Dataset::content_sha256`]).
+pub const DATASET: &str = "dataset.json";
 /// The file that says a process is training in the directory.
 pub const LOCK: &str = "train.lock";
 /// Files other commands derive from a run (evaluation, fixed points,
@@ -195,6 +205,7 @@ impl RunDir {
             files::BEST,
             files::LAST,
             CHECKPOINTS,
+            DATASET,
         ];
         for name in owned.iter().chain(DERIVED.iter()) {
             let p = self.file(name);
@@ -296,6 +307,44 @@ impl RunDir {
                 "its SHA-256 is {hash}, not the {} recorded when it was written: the file \
                  changed afterwards (damaged or replaced); retrain with --fresh",
                 known[0]
+            ),
+        })
+    }
+
+    /// Records the data the run trains on, or, when a record exists,
+    /// refuses other data (a resume on another dataset).
+    pub fn record_dataset(&self, data: &latentdyn_data::Dataset) -> Result<(), TrainError> {
+        if self.file(DATASET).is_file() {
+            return self.check_dataset(data);
+        }
+        write_json(
+            &self.file(DATASET),
+            &DatasetRecord {
+                name: data.name(),
+                content_sha256: data.content_sha256(),
+            },
+        )
+    }
+
+    /// Refuses data other than the run trained on (runs written before the
+    /// record existed are not checked).
+    pub fn check_dataset(&self, data: &latentdyn_data::Dataset) -> Result<(), TrainError> {
+        let Ok(rec) = read_json::<DatasetRecord>(&self.file(DATASET)) else {
+            return Ok(());
+        };
+        let got = data.content_sha256();
+        if got == rec.content_sha256 {
+            return Ok(());
+        }
+        Err(TrainError::Config {
+            field: "dataset".into(),
+            reason: format!(
+                "{} was trained on {} with content SHA-256 {}, but the data found now \
+                 ({}) have {got}: the dataset file was replaced or regenerated differently",
+                self.path.display(),
+                rec.name,
+                rec.content_sha256,
+                data.name()
             ),
         })
     }

@@ -243,6 +243,7 @@ pub fn train(
         run.verify(files::BEST)?;
         return Ok(s);
     }
+    run.record_dataset(data)?;
     let threads = check_threads(opts.threads)?;
     tch::set_num_threads(threads as i32);
 
