@@ -263,8 +263,14 @@ pub fn run_eval(args: EvalArgs) -> Result<()> {
     let ev = evaluate(&args.run, &data, device)
         .with_context(|| format!("evaluating {}", args.run.display()))?;
     let json = serde_json::to_string_pretty(&ev)?;
-    latentdyn_train::io::atomic_write(&args.run.join("eval.json"), format!("{json}\n").as_bytes())
-        .with_context(|| format!("writing {}", args.run.join("eval.json").display()))?;
+    // Print first: a read-only run still shows its numbers.
+    let saved = latentdyn_train::io::atomic_write(
+        &args.run.join("eval.json"),
+        format!("{json}\n").as_bytes(),
+    );
+    if let Err(e) = saved {
+        eprintln!("warning: could not save eval.json: {e}");
+    }
     if args.json {
         println!("{json}");
         return Ok(());

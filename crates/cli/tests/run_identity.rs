@@ -286,3 +286,48 @@ fn workers_end_with_a_killed_runner_and_a_trained_directory_is_locked() {
         "{summary}"
     );
 }
+
+#[test]
+fn odd_inputs_get_clear_answers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // A directory named as a dataset.
+    std::fs::create_dir_all(dir.join("some/folder")).unwrap();
+    let e = fails(
+        cmd(dir)
+            .args(["train", "--data", "some/folder", "--epochs", "1"])
+            .output()
+            .unwrap(),
+    );
+    assert!(e.contains("is a directory"), "{e}");
+    // A one-bin dataset fails where it is asked for, not in the metrics.
+    let e = fails(
+        cmd(dir)
+            .args([
+                "data",
+                "generate",
+                "--system",
+                "arneodo",
+                "--n-timesteps",
+                "1",
+                "--n-samples",
+                "10",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert!(e.contains("n_timesteps"), "{e}");
+    // eval of a read-only run still prints its numbers.
+    ok(train(dir, "ro", 1, &[]));
+    let mut perm = std::fs::metadata(dir.join("ro")).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o555);
+    std::fs::set_permissions(dir.join("ro"), perm.clone()).unwrap();
+    let writable = std::fs::write(dir.join("ro/probe"), b"x").is_ok();
+    let out = ok(cmd(dir).args(["eval", "ro"]).output().unwrap());
+    assert!(out.contains("valid") && out.contains("test"), "{out}");
+    if !writable {
+        assert!(out.contains("could not save eval.json"), "{out}");
+    }
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(dir.join("ro"), perm).unwrap();
+}

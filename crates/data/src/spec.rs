@@ -131,8 +131,11 @@ impl DatasetSpec {
                 "must be at least 3 (one sample for each split)",
             );
         }
-        if self.n_timesteps == 0 {
-            return bad("n_timesteps", "must be at least 1");
+        if self.n_timesteps < 2 {
+            return bad(
+                "n_timesteps",
+                "must be at least 2 (a trial needs a step of its dynamics to fit)",
+            );
         }
         if self.pts_per_period < 2 {
             return bad("pts_per_period", "must be at least 2");

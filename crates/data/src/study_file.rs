@@ -30,6 +30,14 @@ const ACTIVITY_RTOL: f64 = 1e-9;
 /// layout ([`load_study_h5`]), anything else as latentdyn's `.npz` + `.json`
 /// ([`Dataset::load`]).
 pub fn load_dataset_file(path: &Path) -> Result<Dataset, DataError> {
+    if path.is_dir() {
+        return Err(DataError::corrupt(
+            path,
+            "(path)",
+            "is a directory; give a dataset file (.npz or .json of latentdyn's format, or the \
+             study's .h5)",
+        ));
+    }
     match path
         .extension()
         .and_then(|e| e.to_str())

@@ -148,6 +148,16 @@ pub fn locate(r: &DatasetRef, datasets: &Path) -> Result<Option<PathBuf>, Experi
     let Some(path) = r.file(datasets) else {
         return Ok(None);
     };
+    if path.is_dir() {
+        return Err(DataError::Corrupt {
+            path,
+            field: "(path)".into(),
+            reason: "is a directory; give a dataset file (.npz or .json of latentdyn's format, \
+                     or the study's .h5)"
+                .into(),
+        }
+        .into());
+    }
     if !path.is_file() {
         let what = match r {
             DatasetRef::Study(_) => format!(

@@ -14,12 +14,30 @@ pub fn script(grid: &Grid, grid_arg: &str, shards: usize, exe: &str, extra: &[St
     s.push_str(&format!("#SBATCH --job-name=latentdyn-{}\n", grid.name));
     s.push_str(&format!("#SBATCH --array=0-{}\n", shards - 1));
     s.push_str("#SBATCH --output=latentdyn-%A_%a.log\n");
+    // The tasks write under the same --root (a shared file system); the
+    // report reads it from there, with the same datasets folder.
+    let flag = |name: &str| {
+        extra
+            .iter()
+            .position(|a| a == name)
+            .and_then(|i| extra.get(i + 1))
+            .cloned()
+    };
+    let root = std::path::Path::new(&flag("--root").unwrap_or_else(|| "runs".into()))
+        .join(&grid.name)
+        .display()
+        .to_string();
+    let datasets = flag("--datasets")
+        .map(|d| format!(" --datasets {}", shell_quote(&d)))
+        .unwrap_or_default();
     s.push_str(&format!(
-        "# Grid `{}`: {} cells in {shards} shards. Merge the results afterwards with\n\
-         #   {exe} report runs/{}\n",
+        "# Grid `{}`: {} cells in {shards} shards. When every task has ended, write the\n\
+         # results and the report with\n\
+         #   {} report {}{datasets}\n",
         grid.name,
         grid.cells().len(),
-        grid.name
+        shell_quote(exe),
+        shell_quote(&root),
     ));
     for i in 0..shards {
         for c in shard(grid.cells(), i, shards) {
@@ -55,6 +73,19 @@ fn shell_quote(s: &str) -> String {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn the_merge_hint_uses_the_root_and_datasets_given() {
+        let g = Grid::preset("smoke").unwrap();
+        let extra = ["--root", "/scratch/me/runs", "--datasets", "/scratch/ds"].map(String::from);
+        let s = script(&g, "smoke", 2, "/opt/latentdyn", &extra);
+        assert!(
+            s.contains("#   /opt/latentdyn report /scratch/me/runs/smoke --datasets /scratch/ds"),
+            "{s}"
+        );
+        let s = script(&g, "smoke", 2, "latentdyn", &[]);
+        assert!(s.contains("#   latentdyn report runs/smoke\n"), "{s}");
+    }
 
     #[test]
     fn every_cell_appears_exactly_once_and_bash_accepts_it() {
