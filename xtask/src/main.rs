@@ -14,6 +14,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
+mod slurm;
 mod smoke;
 
 /// The PyTorch release that tch 0.24.0 is built against.
@@ -34,6 +35,9 @@ commands:
                   directories (default runs/smoke), analysing runs not yet analysed
   smoke           run the smoke grid into runs/smoke, then check its structure: every
                   cell completed, metrics finite, fixed points, figures and report present
+  slurm-test      a tiny grid on a real one-node SLURM cluster started here (installs
+                  Debian's slurm-wlm and munge when missing; skips with a note where
+                  it cannot): array submission, merge, scancel and resume
   run [ARGS]      setup, build latentdyn in release mode and run `latentdyn ARGS`
   bench [ARGS]    setup, then run the criterion benches (ARGS go to cargo bench)
   ci              fmt check, clippy -D warnings, rustdoc -D warnings, then test:
@@ -108,6 +112,11 @@ fn run() -> Result<()> {
             let summary = smoke::check(&root.join("runs").join("smoke"), 2)?;
             println!("smoke grid checked: {summary}");
             Ok(())
+        }
+        "slurm-test" => {
+            let lt = ensure_libtorch(&root)?;
+            let exe = build_latentdyn(&root, &lt)?;
+            slurm::run(&exe)
         }
         "bench" => {
             let lt = ensure_libtorch(&root)?;
@@ -351,6 +360,15 @@ fn run_latentdyn(
     lt: &Libtorch,
     args: impl IntoIterator<Item = OsString>,
 ) -> Result<()> {
+    let exe = build_latentdyn(root, lt)?;
+    Command::new(&exe)
+        .current_dir(root)
+        .args(args)
+        .status_ok("latentdyn")
+}
+
+/// Builds the `latentdyn` binary (release); returns its path.
+fn build_latentdyn(root: &Path, lt: &Libtorch) -> Result<PathBuf> {
     cargo(root, lt)
         .args([
             "build",
@@ -364,11 +382,7 @@ fn run_latentdyn(
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    let exe = target_dir.join("release").join("latentdyn");
-    Command::new(&exe)
-        .current_dir(root)
-        .args(args)
-        .status_ok("latentdyn")
+    Ok(target_dir.join("release").join("latentdyn"))
 }
 
 /// Runs a command and turns a non-zero exit into an error naming it.
