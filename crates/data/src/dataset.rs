@@ -441,16 +441,16 @@ impl Dataset {
             metadata.latent_dim,
         );
         let spikes = reader.read_counts("spikes", &[s, t, c])?;
-        let rates: Array3<f64> = reader.read("rates", &[s, t, c])?;
-        let latents: Array3<f64> = reader.read("latents", &[s, t, d])?;
-        let times: Array2<f64> = reader.read("times", &[s, t])?;
-        let readout: Array2<f64> = reader.read("readout", &[d, c])?;
-        let orig_mean: Array1<f64> = reader.read("orig_mean", &[c])?;
-        let orig_std: Array1<f64> = reader.read("orig_std", &[c])?;
+        let rates: Array3<f64> = reader.read_f64("rates", &[s, t, c])?;
+        let latents: Array3<f64> = reader.read_f64("latents", &[s, t, d])?;
+        let times: Array2<f64> = reader.read_f64("times", &[s, t])?;
+        let readout: Array2<f64> = reader.read_f64("readout", &[d, c])?;
+        let orig_mean: Array1<f64> = reader.read_f64("orig_mean", &[c])?;
+        let orig_std: Array1<f64> = reader.read_f64("orig_std", &[c])?;
         let [ntr, nva, nte] = metadata.split_sizes;
-        let train: Array1<i64> = reader.read("train_idx", &[ntr])?;
-        let valid: Array1<i64> = reader.read("valid_idx", &[nva])?;
-        let test: Array1<i64> = reader.read("test_idx", &[nte])?;
+        let train = reader.read_i64("train_idx", &[ntr])?;
+        let valid = reader.read_i64("valid_idx", &[nva])?;
+        let test = reader.read_i64("test_idx", &[nte])?;
 
         for (field, arr) in [
             ("rates", rates.view().into_dyn()),
@@ -669,27 +669,85 @@ impl ArrayReader<'_> {
     }
 }
 
+/// What `try_each!` tried, for the error when none fits.
+const NUMERIC_DTYPES: &str = "float64, float32, int8–int64, uint8–uint64";
+
+/// Tries `$reader.read::<T, D>` for each listed type until one reads: a shape
+/// error ends the search (the type was right); the first error is kept.
+macro_rules! try_each {
+    ($reader:expr, $field:expr, $expected:expr, $dim:ty, $conv:expr, [$($t:ty),+]) => {{
+        let mut first = None;
+        let mut out = None;
+        $(
+            if out.is_none() {
+                match $reader.read::<$t, $dim>($field, $expected) {
+                    Ok(a) => out = Some(a.mapv($conv)),
+                    Err(e @ DataError::Shape { .. }) => return Err(e),
+                    Err(e) => {
+                        first.get_or_insert(e);
+                    }
+                }
+            }
+        )+
+        match out {
+            Some(a) => Ok(a),
+            None => Err(first.expect("one type was tried")),
+        }
+    }};
+}
+
 impl ArrayReader<'_> {
-    /// Spike counts: uint32 as written, or any float/int array holding
+    /// A float array of any numeric dtype (float64 as written; float32 and
+    /// integers from other tools), as f64.
+    // One conversion closure serves every dtype tried, f64 itself included.
+    #[allow(clippy::unnecessary_cast)]
+    fn read_f64<D: Dimension>(
+        &mut self,
+        field: &str,
+        expected: &[usize],
+    ) -> Result<ndarray::Array<f64, D>, DataError> {
+        let path = self.path;
+        try_each!(
+            self,
+            field,
+            expected,
+            D,
+            |v| v as f64,
+            [f64, f32, i64, i32, i16, i8, u64, u32, u16, u8]
+        )
+        .map_err(|e| unsupported(path, field, e))
+    }
+
+    /// Trial indices of any integer dtype (int64 as written), as i64.
+    #[allow(clippy::unnecessary_cast)]
+    fn read_i64(&mut self, field: &str, expected: &[usize]) -> Result<Array1<i64>, DataError> {
+        let path = self.path;
+        try_each!(
+            self,
+            field,
+            expected,
+            ndarray::Ix1,
+            |v| v as i64,
+            [i64, i32, i16, i8, u32, u16, u8]
+        )
+        .or_else(|e| {
+            // u64 indices beyond i64 are out of range anyway.
+            self.read::<u64, ndarray::Ix1>(field, expected)
+                .map(|a| a.mapv(|v| v.min(i64::MAX as u64) as i64))
+                .map_err(|_| e)
+        })
+        .map_err(|e| unsupported(path, field, e))
+    }
+
+    /// Spike counts: uint32 as written, or any numeric array holding
     /// non-negative whole numbers (files produced by other tools).
     fn read_counts(&mut self, field: &str, expected: &[usize]) -> Result<Array3<u32>, DataError> {
-        let first = match self.read::<u32, ndarray::Ix3>(field, expected) {
+        match self.read::<u32, ndarray::Ix3>(field, expected) {
             Ok(a) => return Ok(a),
-            Err(e @ DataError::Corrupt { .. }) => e,
-            Err(e) => return Err(e),
-        };
-        let as_float = match self.read::<f64, ndarray::Ix3>(field, expected) {
-            Ok(a) => Some(a),
             Err(e @ DataError::Shape { .. }) => return Err(e),
-            Err(_) => match self.read::<f32, ndarray::Ix3>(field, expected) {
-                Ok(a) => Some(a.mapv(f64::from)),
-                Err(_) => match self.read::<i64, ndarray::Ix3>(field, expected) {
-                    Ok(a) => Some(a.mapv(|v| v as f64)),
-                    Err(_) => None,
-                },
-            },
-        };
-        let Some(a) = as_float else { return Err(first) };
+            Err(_) => {}
+        }
+        let a: Array3<f64> = self.read_f64(field, expected)?;
         check_finite(self.path, field, a.view().into_dyn())?;
         if let Some((idx, v)) = a
             .indexed_iter()
@@ -702,6 +760,20 @@ impl ArrayReader<'_> {
             ));
         }
         Ok(a.mapv(|v| v as u32))
+    }
+}
+
+/// A read error of a type search: a missing array stays as it is; a wrong
+/// dtype says which dtypes are accepted.
+fn unsupported(path: &Path, field: &str, e: DataError) -> DataError {
+    match &e {
+        DataError::Corrupt { reason, .. } if reason.contains("missing") => e,
+        DataError::Corrupt { reason, .. } => DataError::corrupt(
+            path,
+            field,
+            format!("{reason} (accepted dtypes: {NUMERIC_DTYPES}; booleans and strings are not)"),
+        ),
+        _ => e,
     }
 }
 
@@ -796,7 +868,25 @@ fn write_atomic(
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("dataset");
-    let tmp = dir.join(format!(".{file_name}.tmp{}", std::process::id()));
+    let prefix = format!(".{file_name}.tmp");
+    // Temporary files of writers that were killed (their pid is gone) would
+    // otherwise stay forever, hidden, as large as a dataset.
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let Some(pid) = name
+                .to_str()
+                .and_then(|n| n.strip_prefix(&prefix))
+                .and_then(|p| p.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if pid != std::process::id() && !crate::process_alive(pid) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    let tmp = dir.join(format!("{prefix}{}", std::process::id()));
     let result = (|| {
         let file = File::create(&tmp)?;
         let mut w = BufWriter::with_capacity(1 << 20, file);

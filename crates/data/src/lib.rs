@@ -38,7 +38,9 @@ pub use simulate::{
     integrate, integrator_options, linspace, simulate, LatentInfo, MackeyGlassInfo, SVec,
     Trajectory, ATOL, RTOL,
 };
-pub use source::{file_sha256, study_dir, DatasetRef, STUDY_DATASETS_ENV, STUDY_FILE_PRESETS};
+pub use source::{
+    file_sha256, process_alive, study_dir, DatasetRef, STUDY_DATASETS_ENV, STUDY_FILE_PRESETS,
+};
 pub use spec::DatasetSpec;
 pub use study_file::{load_dataset_file, load_study_h5};
 pub use systems::{Arneodo, Lorenz, MacArthur, MackeyGlass, Rossler, System, SystemKind};

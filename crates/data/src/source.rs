@@ -118,6 +118,21 @@ pub fn study_dir(datasets: &Path) -> PathBuf {
     }
 }
 
+/// Whether the process `pid` is alive (Linux: its `/proc` entry exists and
+/// is not a zombie, killed but not yet reaped). Where there is no `/proc`,
+/// every pid counts as alive. Used to tell a lock or temporary file of a
+/// killed process from one of a living one.
+pub fn process_alive(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return !Path::new("/proc/self").exists() && pid != 0;
+    };
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .unwrap_or("?");
+    !matches!(state, "Z" | "X" | "x")
+}
+
 /// The SHA-256 of a file's bytes, as 64 lowercase hex digits.
 pub fn file_sha256(path: &Path) -> Result<String, DataError> {
     let mut f = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
@@ -166,6 +181,12 @@ mod tests {
             .to_string();
         assert!(e.contains("study:arneodo"), "{e}");
         assert!(DatasetRef::parse("henon").is_err());
+    }
+
+    #[test]
+    fn this_process_is_alive_and_an_impossible_pid_is_not() {
+        assert!(process_alive(std::process::id()));
+        assert!(!process_alive(u32::MAX));
     }
 
     #[test]

@@ -193,6 +193,80 @@ fn another_seeds_arrays_under_this_metadata_are_refused() {
 }
 
 #[test]
+fn other_tools_dtypes_and_compressed_archives_are_read() {
+    // numpy's common choices: int32 / uint8 counts, int32 indices, float32
+    // rates and latents, written by np.savez_compressed.
+    let spec = small(SystemKind::Lorenz, 1);
+    let ds = generate(&spec).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let npz = ds.save(dir.path()).unwrap();
+    let json = npz.with_extension("json");
+    let mut meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    meta.as_object_mut().unwrap().remove("content_sha256");
+    std::fs::write(&json, serde_json::to_string(&meta).unwrap()).unwrap();
+    for counts_u8 in [false, true] {
+        let f = std::fs::File::create(&npz).unwrap();
+        let mut w = NpzWriter::new_compressed(f);
+        if counts_u8 {
+            w.add_array("spikes", &ds.spikes.mapv(|v| v.min(255) as u8))
+                .unwrap();
+        } else {
+            w.add_array("spikes", &ds.spikes.mapv(|v| v as i32))
+                .unwrap();
+        }
+        w.add_array("rates", &ds.rates.mapv(|v| v as f32)).unwrap();
+        w.add_array("latents", &ds.latents.mapv(|v| v as f32))
+            .unwrap();
+        w.add_array("times", &ds.times).unwrap();
+        w.add_array("readout", &ds.readout).unwrap();
+        w.add_array("orig_mean", &ds.orig_mean).unwrap();
+        w.add_array("orig_std", &ds.orig_std).unwrap();
+        for (k, idx) in [
+            ("train_idx", &ds.train_idx),
+            ("valid_idx", &ds.valid_idx),
+            ("test_idx", &ds.test_idx),
+        ] {
+            w.add_array(k, &Array1::from_iter(idx.iter().map(|&i| i as i32)))
+                .unwrap();
+        }
+        w.finish().unwrap();
+        let back = Dataset::load(&npz).unwrap_or_else(|e| panic!("{e}"));
+        if !counts_u8 {
+            assert_eq!(back.spikes, ds.spikes);
+        }
+        assert_eq!(back.train_idx, ds.train_idx);
+        assert!((&back.rates - &ds.rates)
+            .iter()
+            .all(|d| d.abs() < 1e-5 * 50.0));
+    }
+    // A boolean array is refused, saying what is accepted.
+    let f = std::fs::File::create(&npz).unwrap();
+    let mut w = NpzWriter::new(f);
+    w.add_array("spikes", &ds.spikes.mapv(|v| v > 0)).unwrap();
+    w.finish().unwrap();
+    let e = Dataset::load(&npz).unwrap_err().to_string();
+    assert!(
+        e.contains("`spikes`") && e.contains("accepted dtypes"),
+        "{e}"
+    );
+}
+
+#[test]
+fn temporary_files_of_killed_writers_are_removed() {
+    let spec = small(SystemKind::Arneodo, 4);
+    let dir = tempfile::tempdir().unwrap();
+    let name = spec.name();
+    let dead = dir.path().join(format!(".{name}.npz.tmp{}", u32::MAX));
+    let alive = dir.path().join(format!(".{name}.npz.tmp1"));
+    std::fs::write(&dead, b"half a dataset").unwrap();
+    std::fs::write(&alive, b"being written").unwrap();
+    generate(&spec).unwrap().save(dir.path()).unwrap();
+    assert!(!dead.exists(), "a killed writer's temporary file stayed");
+    assert!(alive.exists(), "a living writer's temporary file was removed");
+}
+
+#[test]
 fn generate_many_runs_in_parallel_and_in_order() {
     let specs = [small(SystemKind::Arneodo, 0), small(SystemKind::Rossler, 0)];
     let out = latentdyn_data::generate_many(&specs);

@@ -394,7 +394,7 @@ impl RunDir {
                         .ok()
                         .and_then(|t| t.trim().parse().ok());
                     match holder {
-                        Some(pid) if pid != me && process_alive(pid) => {
+                        Some(pid) if pid != me && latentdyn_data::process_alive(pid) => {
                             return Err(TrainError::Config {
                                 field: "run directory".into(),
                                 reason: format!(
@@ -431,20 +431,6 @@ impl Drop for RunLock {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
     }
-}
-
-fn process_alive(pid: u32) -> bool {
-    // Linux: a living process has a /proc entry whose state (the field after
-    // the parenthesised name) is not Z (zombie: killed, not yet reaped, and
-    // in a container perhaps never) or X (dead).
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return !Path::new("/proc/self").exists() && pid != 0;
-    };
-    let state = stat
-        .rsplit_once(')')
-        .and_then(|(_, rest)| rest.split_whitespace().next())
-        .unwrap_or("?");
-    !matches!(state, "Z" | "X" | "x")
 }
 
 fn sha256_of(path: &Path) -> std::io::Result<String> {
