@@ -196,6 +196,19 @@ fn edited_grids_merges_and_killed_grids_are_told_apart() {
     let dir = tmp.path();
     let g2 = grid(dir, "g", 2, "0");
     ok(ablate(dir, &g2, "r").output().unwrap());
+    // A damaged best checkpoint in a finished cell: the rerun says so
+    // instead of skipping the cell for good.
+    let best = dir.join("r/g/arneodo/gru-L2-s0/best.safetensors");
+    let good = std::fs::read(&best).unwrap();
+    let mut bad = good.clone();
+    let n = bad.len();
+    bad[n - 2] ^= 4;
+    std::fs::write(&best, &bad).unwrap();
+    let e = fails(ablate(dir, &g2, "r").output().unwrap());
+    assert!(e.contains("SHA-256") && e.contains("failed"), "{e}");
+    std::fs::write(&best, &good).unwrap();
+    ok(ablate(dir, &g2, "r").output().unwrap());
+
     // The same grid with more epochs does not report the old runs as its own.
     let g3 = grid(dir, "g", 3, "0");
     let e = fails(ablate(dir, &g3, "r").output().unwrap());

@@ -263,7 +263,10 @@ fn temporary_files_of_killed_writers_are_removed() {
     std::fs::write(&alive, b"being written").unwrap();
     generate(&spec).unwrap().save(dir.path()).unwrap();
     assert!(!dead.exists(), "a killed writer's temporary file stayed");
-    assert!(alive.exists(), "a living writer's temporary file was removed");
+    assert!(
+        alive.exists(),
+        "a living writer's temporary file was removed"
+    );
 }
 
 #[test]

@@ -130,8 +130,14 @@ pub enum Event {
 
 /// The state of a cell from its directory ([`RunDir::state`]).
 pub fn cell_state(dir: &Path) -> CellState {
-    match RunDir::new(dir).state() {
-        RunState::Completed(s) => CellState::Completed(s),
+    let run = RunDir::new(dir);
+    match run.state() {
+        // A completed run whose best checkpoint changed is not done: its
+        // worker reports why (retrain with --fresh).
+        RunState::Completed(s) if run.verify(latentdyn_train::files::BEST).is_ok() => {
+            CellState::Completed(s)
+        }
+        RunState::Completed(_) => CellState::Pending,
         RunState::Diverged(s) => CellState::Diverged(s),
         RunState::NotStarted | RunState::Unfinished { .. } => CellState::Pending,
     }

@@ -240,7 +240,19 @@ pub fn train(
     // without its last checkpoint); its summary stays as it was.
     run.check_same_run(cfg)?;
     if let RunState::Completed(s) | RunState::Diverged(s) = run.state() {
-        run.verify(files::BEST)?;
+        if !run.file(files::BEST).is_file() && s.best_epoch.is_some() {
+            return Err(TrainError::Checkpoint {
+                path: run.file(files::BEST),
+                reason: format!(
+                    "missing from this finished run ({} epochs): it was deleted; retrain with \
+                     --fresh",
+                    s.epochs_done
+                ),
+            });
+        }
+        if run.file(files::BEST).is_file() {
+            run.verify(files::BEST)?;
+        }
         return Ok(s);
     }
     run.record_dataset(data)?;
