@@ -346,6 +346,7 @@ mod tests {
             latent,
             n: 1,
             diverged: 0,
+            unfinished: 0,
             nll: m(1.4),
             rate_r2: m(rate),
             state_r2: m(state),

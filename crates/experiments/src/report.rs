@@ -138,8 +138,11 @@ pub fn basis_note(cells: &[CellSummary]) -> Option<String> {
     ))
 }
 
-/// `not comparable: N of 3000 epochs` for a cell shorter than the study.
+/// Why a cell is not compared: shorter than the study, or no run finished.
 fn not_comparable(c: &CellSummary) -> String {
+    if c.n == 0 {
+        return "not comparable: no run finished yet".into();
+    }
     format!(
         "not comparable: {} of {} epochs",
         c.epochs,
@@ -248,10 +251,11 @@ pub fn write_html(
             esc(&c.model),
             c.latent,
             c.n,
-            if c.diverged > 0 {
-                format!(" ({} diverged)", c.diverged)
-            } else {
-                String::new()
+            match (c.diverged, c.unfinished) {
+                (0, 0) => String::new(),
+                (d, 0) => format!(" ({d} diverged)"),
+                (0, u) => format!(" ({u} unfinished)"),
+                (d, u) => format!(" ({d} diverged, {u} unfinished)"),
             },
             class(0),
             nll,

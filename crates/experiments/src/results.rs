@@ -477,8 +477,10 @@ pub struct CellSummary {
     pub latent: usize,
     /// Runs with reported numbers (completed or interrupted with epochs).
     pub n: usize,
-    /// Diverged runs.
+    /// Diverged runs (not in the means).
     pub diverged: usize,
+    /// Runs not finished yet (killed or still training; not in the means).
+    pub unfinished: usize,
     /// Ours: NLL.
     pub nll: MeanStd,
     /// Ours: rate R².
@@ -493,17 +495,18 @@ pub struct CellSummary {
     pub fp_truth: Option<usize>,
     /// The published cell, when the study has one.
     pub published: Option<Published>,
-    /// Epochs its runs were configured for (the most among them).
+    /// Epochs its finished runs trained (the fewest among them; 0 when none
+    /// has finished).
     pub epochs: usize,
     /// The basis of its NLL.
     pub nll_basis: NllBasis,
 }
 
 impl CellSummary {
-    /// Whether its runs trained as long as the study's (3000 epochs), so that
-    /// its numbers can be set beside the published ones.
+    /// Whether it has finished runs and they trained as long as the study's
+    /// (3000 epochs), so that its numbers can be set beside the published ones.
     pub fn comparable(&self) -> bool {
-        self.epochs == latentdyn_train::STUDY_EPOCHS
+        self.n > 0 && self.epochs == latentdyn_train::STUDY_EPOCHS
     }
 
     /// Within the published band for (NLL, rate R², state R²); `None`
@@ -535,14 +538,18 @@ pub fn summarise(rows: &[RunRow]) -> Result<Vec<CellSummary>, ExperimentError> {
     Ok(groups
         .into_iter()
         .map(|((dataset, model, latent), runs)| {
-            let ok: Vec<&&RunRow> = runs.iter().filter(|r| r.nll.is_finite()).collect();
+            // A cell's numbers are over its finished runs: an unfinished
+            // run's medians are of the epochs it has, not of the study's tail.
+            let ok: Vec<&&RunRow> = runs
+                .iter()
+                .filter(|r| r.status == RunStatus::Completed && r.nll.is_finite())
+                .collect();
             let fp: Vec<FixedPointRow> = ok.iter().filter_map(|r| r.fixed_points).collect();
+            let count = |s: RunStatus| runs.iter().filter(|r| r.status == s).count();
             CellSummary {
                 n: ok.len(),
-                diverged: runs
-                    .iter()
-                    .filter(|r| r.status == RunStatus::Diverged)
-                    .count(),
+                diverged: count(RunStatus::Diverged),
+                unfinished: count(RunStatus::Interrupted),
                 nll: MeanStd::of(ok.iter().map(|r| r.nll)),
                 rate_r2: MeanStd::of(ok.iter().map(|r| r.rate_r2)),
                 state_r2: MeanStd::of(ok.iter().map(|r| r.state_r2)),
@@ -557,7 +564,7 @@ pub fn summarise(rows: &[RunRow]) -> Result<Vec<CellSummary>, ExperimentError> {
                             && p.latent == latent
                     })
                     .cloned(),
-                epochs: runs.iter().map(|r| r.epochs).max().unwrap_or(0),
+                epochs: ok.iter().map(|r| r.epochs_done).min().unwrap_or(0),
                 nll_basis: ok.first().map_or(NllBasis::Full, |r| r.nll_basis),
                 dataset,
                 model,
@@ -619,13 +626,20 @@ pub fn table(cells: &[CellSummary]) -> String {
     }
     let short: Vec<usize> = cells
         .iter()
-        .filter(|c| c.published.is_some() && !c.comparable())
+        .filter(|c| c.published.is_some() && !c.comparable() && c.n > 0)
         .map(|c| c.epochs)
         .collect();
     if let Some(&e) = short.iter().max() {
         out.push_str(&format!(
             "· not comparable: {e} of {} epochs (published values shown for orientation only)\n",
             latentdyn_train::STUDY_EPOCHS
+        ));
+    }
+    let unfinished: usize = cells.iter().map(|c| c.unfinished).sum();
+    if unfinished > 0 {
+        out.push_str(&format!(
+            "{unfinished} run(s) not finished yet are left out of the cells (their epochs so far \
+             are in results.csv)\n"
         ));
     }
     if let Some(n) = note {
@@ -655,6 +669,43 @@ mod tests {
         assert!(!p
             .iter()
             .any(|p| p.dataset == "macarthur100" && p.model == "node"));
+    }
+
+    #[test]
+    fn unfinished_runs_stay_out_of_the_cells() {
+        let row = |seed: u64, status: RunStatus, done: usize, rate: f64| RunRow {
+            dataset: "study:arneodo".into(),
+            model: "node".into(),
+            latent: 3,
+            seed,
+            status,
+            epochs_done: done,
+            epochs: 3000,
+            nll: 1.37,
+            rate_r2: rate,
+            state_r2: 0.93,
+            latent_r2: 0.9,
+            nll_basis: NllBasis::Full,
+            batch_size: 650,
+            report_last: 500,
+            fixed_points: None,
+            fixed_points_study: None,
+            peak_rss_mib: None,
+            wall_seconds: 1.0,
+            dir: PathBuf::from("x"),
+        };
+        let cells = summarise(&[
+            row(0, RunStatus::Completed, 3000, 0.91),
+            row(1, RunStatus::Interrupted, 800, 0.40),
+        ])
+        .unwrap();
+        let c = &cells[0];
+        assert_eq!((c.n, c.unfinished, c.rate_r2.mean), (1, 1, 0.91));
+        // study:arneodo is compared with the published arneodo cell
+        assert_eq!(c.within(), Some([true, true, true]));
+        let only = summarise(&[row(1, RunStatus::Interrupted, 800, 0.40)]).unwrap();
+        assert!(!only[0].comparable() && only[0].within().is_none());
+        assert!(table(&only).contains("1 run(s) not finished yet"));
     }
 
     #[test]
