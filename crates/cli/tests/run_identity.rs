@@ -330,6 +330,44 @@ fn odd_inputs_get_clear_answers() {
             .unwrap(),
     );
     assert!(e.contains("n_timesteps"), "{e}");
+    // --shards 0 is refused instead of writing a one-task script.
+    let e = fails(
+        cmd(dir)
+            .args(["ablate", "--emit-slurm", "job.sh", "--shards", "0"])
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        e.contains("--shards 0") && !dir.join("job.sh").exists(),
+        "{e}"
+    );
+    // --config takes the TOML of configs/presets too.
+    ok(train(dir, "json-run", 1, &[]));
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("json-run/config.json")).unwrap())
+            .unwrap();
+    let toml_text = toml::to_string(&cfg).unwrap();
+    std::fs::write(dir.join("run.toml"), toml_text).unwrap();
+    let out = ok(cmd(dir)
+        .args([
+            "train",
+            "--config",
+            "run.toml",
+            "--out",
+            "toml-run",
+            "--threads",
+            "1",
+        ])
+        .output()
+        .unwrap());
+    assert!(out.contains("Completed after 1/1 epochs"), "{out}");
+    assert_eq!(
+        std::fs::read(dir.join("toml-run/metrics.csv"))
+            .unwrap()
+            .len()
+            > 0,
+        true
+    );
     // eval of a read-only run still prints its numbers.
     ok(train(dir, "ro", 1, &[]));
     let mut perm = std::fs::metadata(dir.join("ro")).unwrap().permissions();
