@@ -5,7 +5,9 @@
 //! batch `peer_step_bench.py --npz` takes),
 //! libtorch threads from `LATENTDYN_BENCH_THREADS` (default 2, as the reference).
 //! The model trains by the hand-written CPU kernels (the default);
-//! `LATENTDYN_BENCH_LIBTORCH_KERNELS=1` times libtorch's operators instead.
+//! `LATENTDYN_BENCH_KERNELS=libtorch` times libtorch's operators instead
+//! (`hand`, the default, the hand-written kernels), as `latentdyn train
+//! --kernels` chooses.
 //! Runs with `GOMP_SPINCOUNT=10000` and `GLIBC_TUNABLES` for malloc unless
 //! they are set, as `latentdyn` does (`latentdyn_models::runtime`).
 
@@ -46,7 +48,14 @@ fn bench_train_step(c: &mut Criterion) {
         tch::manual_seed(0);
         let vs = VarStore::new(Device::Cpu);
         let mut model = SequentialAutoencoder::new(&vs.root(), &cfg.model, 10).expect("model");
-        model.set_fused_kernels(std::env::var_os("LATENTDYN_BENCH_LIBTORCH_KERNELS").is_none());
+        let kernels = std::env::var("LATENTDYN_BENCH_KERNELS")
+            .ok()
+            .map(|k| {
+                k.parse()
+                    .expect("LATENTDYN_BENCH_KERNELS: hand or libtorch")
+            })
+            .unwrap_or_default();
+        model.set_kernels(kernels);
         let mut adam = Adam::new(&vs, cfg.train.optimizer);
         let mut step = || {
             adam.zero_grad();

@@ -8,7 +8,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use latentdyn_analysis::Metrics;
 use latentdyn_data::{Dataset, DatasetRef};
-use latentdyn_models::DeviceChoice;
+use latentdyn_models::{DeviceChoice, Kernels};
 use latentdyn_train::{
     evaluate, files, train, RunConfig, RunDir, RunOptions, RunState, RunStatus, Summary,
 };
@@ -65,10 +65,11 @@ pub struct TrainArgs {
     /// this one ends.
     #[arg(long, hide = true)]
     worker: bool,
-    /// Train with libtorch's operators and autograd throughout instead of
-    /// the hand-written CPU kernels (same gradients up to f32 rounding, slower).
-    #[arg(long)]
-    libtorch_kernels: bool,
+    /// Which code trains on the CPU: `hand` (the hand-written kernels) or
+    /// `libtorch` (its operators and autograd throughout: the same
+    /// gradients up to f32 rounding, slower).
+    #[arg(long, default_value = "hand")]
+    kernels: Kernels,
 }
 
 /// Arguments of `latentdyn eval`.
@@ -168,7 +169,7 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
     let mut opts = RunOptions::new(&out);
     opts.device = device;
     opts.threads = args.threads;
-    opts.fused_kernels = !args.libtorch_kernels;
+    opts.kernels = args.kernels;
     if args.worker {
         // A worker of a grid rerun right after its runner was killed waits
         // for the old worker, which stops at its next epoch.

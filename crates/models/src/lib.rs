@@ -57,7 +57,7 @@ pub use dynamics::{build_dynamics, DiscreteDynamics, Dynamics, GruDynamics, Node
 pub use encoder::{Encoder, EncoderTape};
 pub use error::ModelError;
 pub use loss::poisson_nll;
-pub use sae::{parameter_count, SaeOutput, SequentialAutoencoder};
+pub use sae::{parameter_count, Kernels, SaeOutput, SequentialAutoencoder};
 pub use tape::{Tape, Taped};
 
 use tch::Tensor;

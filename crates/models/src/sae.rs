@@ -54,7 +54,45 @@ pub struct SequentialAutoencoder {
     dropout: f64,
     channels: i64,
     config: ModelConfig,
-    fused_kernels: bool,
+    kernels: Kernels,
+}
+
+/// Which code computes a training-mode forward pass (and its gradients) on
+/// the CPU: the hand-written kernels (the default) or libtorch's operators
+/// and autograd throughout. Both compute the same function and gradients up
+/// to f32 rounding; evaluation, f64 and CUDA always use libtorch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Kernels {
+    /// The hand-written CPU kernels (`fused_gru`, the NODE and MLP kernels).
+    #[default]
+    Hand,
+    /// libtorch's operators and autograd.
+    Libtorch,
+}
+
+impl std::str::FromStr for Kernels {
+    type Err = ModelError;
+
+    /// `hand` or `libtorch`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_lowercase().as_str() {
+            "hand" => Ok(Kernels::Hand),
+            "libtorch" => Ok(Kernels::Libtorch),
+            other => Err(ModelError::config(
+                "kernels",
+                format!("`{other}`: use hand or libtorch"),
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Kernels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Kernels::Hand => "hand",
+            Kernels::Libtorch => "libtorch",
+        })
+    }
 }
 
 impl SequentialAutoencoder {
@@ -74,7 +112,7 @@ impl SequentialAutoencoder {
             dropout: cfg.dropout,
             channels,
             config: cfg.clone(),
-            fused_kernels: true,
+            kernels: Kernels::Hand,
         })
     }
 
@@ -88,12 +126,9 @@ impl SequentialAutoencoder {
         self.channels
     }
 
-    /// Whether training-mode forward passes on the CPU run the encoder and
-    /// the dynamics (GRU, neural ODE, MLP cells) by the hand-written kernels ([`crate::fused_gru`],
-    /// the default) or by libtorch's GRU and autograd. Both compute the same
-    /// function.
-    pub fn set_fused_kernels(&mut self, on: bool) {
-        self.fused_kernels = on;
+    /// Which code runs training-mode forward passes on the CPU ([`Kernels`]).
+    pub fn set_kernels(&mut self, kernels: Kernels) {
+        self.kernels = kernels;
     }
 
     /// The initial condition z₀ (`[batch, L]`) from spikes `[batch, time,
@@ -125,7 +160,7 @@ impl SequentialAutoencoder {
     pub fn forward_t(&self, spikes: &Tensor, train: bool) -> Result<SaeOutput, ModelError> {
         let steps = spikes.size().get(1).copied().unwrap_or(0);
         let x = self.prepare(spikes)?;
-        let fused = train && self.fused_kernels && self.encoder.can_tape(&x);
+        let fused = train && self.kernels == Kernels::Hand && self.encoder.can_tape(&x);
         let mut tapes: Vec<Box<dyn Tape>> = Vec::new();
         let z0 = if fused {
             let (h, tape) = self.encoder.forward_taped(&x)?;

@@ -174,9 +174,9 @@ fn whole_model_matches(cfg: &ModelConfig, tapes: usize, batch: i64) {
             out.backward(&loss).unwrap();
             (loss.double_value(&[]), out.tapes.len(), grads(&vs))
         };
-        model.set_fused_kernels(false);
+        model.set_kernels(latentdyn_models::Kernels::Libtorch);
         let (loss_ref, taped_ref, g_ref) = step(&model);
-        model.set_fused_kernels(true);
+        model.set_kernels(latentdyn_models::Kernels::Hand);
         let (loss, taped, g) = step(&model);
         assert_eq!((taped_ref, taped), (0, tapes));
         assert!(

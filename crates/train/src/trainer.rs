@@ -18,7 +18,8 @@ use std::time::Instant;
 use latentdyn_analysis::{compute_metrics, poisson_nll as nll_f64, Metrics, NllBasis};
 use latentdyn_data::Dataset;
 use latentdyn_models::{
-    array3_to_tensor, parameter_count, poisson_nll, tensor_to_array3, SequentialAutoencoder,
+    array3_to_tensor, parameter_count, poisson_nll, tensor_to_array3, Kernels,
+    SequentialAutoencoder,
 };
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -60,11 +61,11 @@ pub struct RunOptions {
     pub resume: bool,
     /// Stop after this many epochs of this call (for tests of resuming).
     pub stop_after: Option<usize>,
-    /// On the CPU, train the GRU encoder, GRU dynamics and neural ODE by the
-    /// hand-written kernels of `latentdyn_models` (the default; several
-    /// times faster) instead of libtorch's operators and autograd. Both
-    /// compute the same gradients up to f32 rounding.
-    pub fused_kernels: bool,
+    /// On the CPU, train the encoder and the dynamics by the hand-written
+    /// kernels of `latentdyn_models` (the default; several times faster) or
+    /// by libtorch's operators and autograd. Both compute the same
+    /// gradients up to f32 rounding.
+    pub kernels: Kernels,
     /// Stop (resumably) at the next epoch once the process with this id is
     /// no longer this one's parent: a grid worker ends with its runner,
     /// even when the runner is killed with SIGKILL.
@@ -83,7 +84,7 @@ impl RunOptions {
             threads: None,
             resume: true,
             stop_after: None,
-            fused_kernels: true,
+            kernels: Kernels::Hand,
             exit_with_parent: None,
             lock_patience: std::time::Duration::ZERO,
         }
@@ -264,7 +265,7 @@ pub fn train(
     let mut vs = VarStore::new(opts.device);
     let (_, steps, channels) = data.spikes.dim();
     let mut model = SequentialAutoencoder::new(&vs.root(), &cfg.model, channels as i64)?;
-    model.set_fused_kernels(opts.fused_kernels);
+    model.set_kernels(opts.kernels);
     let mut adam = Adam::new(&vs, cfg.train.optimizer);
     let n_params = parameter_count(&vs);
 

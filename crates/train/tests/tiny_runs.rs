@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use latentdyn_data::{generate, Dataset, DatasetSpec, SystemKind};
+use latentdyn_models::Kernels;
 use latentdyn_train::{files, train, MetricsCsv, RunConfig, RunOptions, RunStatus};
 use tch::Tensor;
 
@@ -214,15 +215,15 @@ fn bad_configs_and_mismatched_directories_are_refused() {
 /// The hand-written CPU kernels and libtorch's operators train the same
 /// model: the same seed gives the same first-epoch loss up to f32 rounding.
 #[test]
-fn fused_kernels_and_libtorch_agree_on_the_first_epoch() {
+fn hand_kernels_and_libtorch_agree_on_the_first_epoch() {
     let data = tiny_dataset();
     for preset in ["gru", "node"] {
         let cfg = tiny_config(preset, &data, 2);
         let mut losses = Vec::new();
-        for fused in [true, false] {
+        for kernels in [Kernels::Hand, Kernels::Libtorch] {
             let dir = tempfile::tempdir().unwrap();
             let mut o = opts(dir.path());
-            o.fused_kernels = fused;
+            o.kernels = kernels;
             let mut first = None;
             train(&cfg, &data, &o, &mut |r| {
                 first.get_or_insert((r.train_loss, r.metrics.nll));
