@@ -276,6 +276,23 @@ fn latentdyn(exe: &Path, dir: &Path, args: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// `latentdyn ablate --grid GRID --root ROOT` (datasets in `ds`, CPU) with `extra` flags.
+fn ablate(exe: &Path, work: &Path, grid: &str, root: &str, extra: &[&str]) -> Result<()> {
+    let mut args = vec![
+        "ablate",
+        "--grid",
+        grid,
+        "--root",
+        root,
+        "--datasets",
+        "ds",
+        "--device",
+        "cpu",
+    ];
+    args.extend(extra);
+    latentdyn(exe, work, &args)
+}
+
 fn rows(metrics: &Path) -> usize {
     std::fs::read_to_string(metrics).map_or(0, |t| t.lines().count().saturating_sub(1))
 }
@@ -298,39 +315,13 @@ pub fn run(exe: &Path) -> Result<()> {
     // 1. A 2-task array against a local run of the same grid.
     let grid = grid_file(&work, "tiny", 6)?;
     let g = grid.to_str().context("grid path")?;
-    latentdyn(
+    ablate(exe, &work, g, "local", &[])?;
+    ablate(
         exe,
         &work,
-        &[
-            "ablate",
-            "--grid",
-            g,
-            "--root",
-            "local",
-            "--datasets",
-            "ds",
-            "--device",
-            "cpu",
-        ],
-    )?;
-    latentdyn(
-        exe,
-        &work,
-        &[
-            "ablate",
-            "--grid",
-            g,
-            "--root",
-            "cluster",
-            "--datasets",
-            "ds",
-            "--device",
-            "cpu",
-            "--emit-slurm",
-            "job.sh",
-            "--shards",
-            "2",
-        ],
+        g,
+        "cluster",
+        &["--emit-slurm", "job.sh", "--shards", "2"],
     )?;
     let started = Instant::now();
     let job = cluster.submit(
@@ -363,24 +354,12 @@ pub fn run(exe: &Path) -> Result<()> {
     // 2. Cancel one task mid-run; resubmitting it resumes.
     let long = grid_file(&work, "long", 300)?;
     let l = long.to_str().context("grid path")?;
-    latentdyn(
+    ablate(
         exe,
         &work,
-        &[
-            "ablate",
-            "--grid",
-            l,
-            "--root",
-            "cluster",
-            "--datasets",
-            "ds",
-            "--device",
-            "cpu",
-            "--emit-slurm",
-            "long.sh",
-            "--shards",
-            "2",
-        ],
+        l,
+        "cluster",
+        &["--emit-slurm", "long.sh", "--shards", "2"],
     )?;
     let job = cluster.submit(
         &["--chdir", work.to_str().context("work")?, "--array=0"],
