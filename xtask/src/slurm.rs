@@ -26,13 +26,28 @@ struct Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        for p in self.pid_files.iter().rev() {
-            if let Some(pid) = std::fs::read_to_string(p)
-                .ok()
-                .and_then(|t| t.trim().parse::<u32>().ok())
-            {
-                let _ = Command::new("kill").arg(pid.to_string()).status();
-            }
+        let pids: Vec<u32> = self
+            .pid_files
+            .iter()
+            .rev()
+            .filter_map(|p| std::fs::read_to_string(p).ok()?.trim().parse().ok())
+            .collect();
+        for pid in &pids {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+        }
+        // Give them 10 s to shut down, then SIGKILL whatever is left.
+        let running = |pid: &u32| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+                !s.rsplit_once(')')
+                    .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+            })
+        };
+        let start = Instant::now();
+        while pids.iter().any(running) && start.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        for pid in pids.iter().filter(|p| running(p)) {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
         }
     }
 }
