@@ -93,7 +93,10 @@ pub struct EvalArgs {
 /// when missing).
 pub fn load_run_data(cfg: &RunConfig, dir: &Path) -> Result<Dataset> {
     if cfg.data_file.is_none() {
-        data_cmd::generate_specs(std::slice::from_ref(&cfg.dataset), dir, false)?;
+        // generate_specs has checked (or made) the file for this spec.
+        let paths = data_cmd::generate_specs(std::slice::from_ref(&cfg.dataset), dir, false)?;
+        return Dataset::load(&paths[0])
+            .with_context(|| format!("loading dataset {}", paths[0].display()));
     }
     latentdyn_experiments::analyse::load_run_dataset(cfg, dir)
         .with_context(|| format!("loading the dataset of run {}", cfg.run_name()))

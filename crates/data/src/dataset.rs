@@ -332,6 +332,15 @@ impl Dataset {
         f.h.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// [`Dataset::content_sha256`] without hashing again when the metadata
+    /// holds it: loading checked it against the arrays, generating set it.
+    pub fn content_id(&self) -> String {
+        self.metadata
+            .content_sha256
+            .clone()
+            .unwrap_or_else(|| self.content_sha256())
+    }
+
     /// Summary statistics.
     pub fn summary(&self) -> Summary {
         let count = self.spikes.len().max(1) as f64;

@@ -92,9 +92,10 @@ pub fn flatten(a: &Array3<f64>) -> Array2<f64> {
     Array2::from_shape_fn((s * t, l), |(i, j)| a[[i / t, i % t, j]])
 }
 
-/// `<dir>/<spec name>.npz`, generated (and saved) unless a file with the
-/// same spec is already there.
-pub fn ensure_dataset(spec: &DatasetSpec, dir: &Path) -> Result<PathBuf, ExperimentError> {
+/// The generated dataset of `spec` in `dir` (`<dir>/<spec name>.npz`),
+/// loaded, or generated and saved first unless a file with the same spec
+/// is already there: one load (or one generation) per call.
+pub fn ensure_dataset(spec: &DatasetSpec, dir: &Path) -> Result<Dataset, ExperimentError> {
     // Runs analysed in parallel share datasets: one checks (and generates)
     // at a time, so a missing dataset is generated once.
     static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -105,13 +106,14 @@ pub fn ensure_dataset(spec: &DatasetSpec, dir: &Path) -> Result<PathBuf, Experim
     })?;
     let path = dir.join(format!("{}.npz", spec.name()));
     // An imported file under the same name is not the generated dataset.
-    let ok = Dataset::load(&path)
-        .map(|d| &d.spec == spec && d.metadata.provenance.is_none())
-        .unwrap_or(false);
-    if !ok {
-        generate(spec)?.save(dir)?;
+    match Dataset::load(&path) {
+        Ok(d) if &d.spec == spec && d.metadata.provenance.is_none() => Ok(d),
+        _ => {
+            let d = generate(spec)?;
+            d.save(dir)?;
+            Ok(d)
+        }
     }
-    Ok(path)
 }
 
 /// The spec of a dataset reference and, for a file (the study's or any
@@ -177,8 +179,7 @@ pub fn locate(r: &DatasetRef, datasets: &Path) -> Result<Option<PathBuf>, Experi
 /// generated dataset in `datasets` (generated there first when missing).
 pub fn load_run_dataset(cfg: &RunConfig, datasets: &Path) -> Result<Dataset, ExperimentError> {
     let Some(file) = &cfg.data_file else {
-        let path = ensure_dataset(&cfg.dataset, datasets)?;
-        return Ok(Dataset::load(&path)?);
+        return ensure_dataset(&cfg.dataset, datasets);
     };
     let r = DatasetRef::parse(&file.source)?;
     let path = locate(&r, datasets)?.unwrap_or_default();

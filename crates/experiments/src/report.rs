@@ -120,24 +120,6 @@ pub fn what_was_run(rows: &[RunRow]) -> String {
     )
 }
 
-/// The NLL basis most cells use and, when some cells differ, a note for the
-/// rows marked `†`.
-pub fn basis_note(cells: &[CellSummary]) -> Option<String> {
-    let other = cells
-        .iter()
-        .filter(|c| c.nll_basis != latentdyn_analysis::NllBasis::Full)
-        .map(|c| format!("{} {} L{}", c.dataset, c.model, c.latent))
-        .collect::<Vec<_>>();
-    if other.is_empty() || other.len() == cells.len() {
-        return None;
-    }
-    Some(format!(
-        "† NLL without the Stirling term, the basis of the published Lorenz runs (the other \
-         rows include it): {}",
-        other.join("; ")
-    ))
-}
-
 /// Why a cell is not compared: shorter than the study, or no run finished.
 fn not_comparable(c: &CellSummary) -> String {
     if c.n == 0 {
@@ -215,7 +197,7 @@ pub fn write_html(
          <th>rate R²</th><th>published</th><th>state R²</th><th>published</th>\
          <th>fixed points matched</th></tr>\n"
     );
-    let note = basis_note(cells);
+    let note = crate::results::basis_note(cells);
     for c in cells {
         let within = c.within();
         let class = |i: usize| match within {

@@ -574,6 +574,24 @@ pub fn summarise(rows: &[RunRow]) -> Result<Vec<CellSummary>, ExperimentError> {
         .collect())
 }
 
+/// The NLL basis most cells use and, when some cells differ, a note for the
+/// rows marked `†`.
+pub fn basis_note(cells: &[CellSummary]) -> Option<String> {
+    let other = cells
+        .iter()
+        .filter(|c| c.nll_basis != NllBasis::Full)
+        .map(|c| format!("{} {} L{}", c.dataset, c.model, c.latent))
+        .collect::<Vec<_>>();
+    if other.is_empty() || other.len() == cells.len() {
+        return None;
+    }
+    Some(format!(
+        "† NLL without the Stirling term, the basis of the published Lorenz runs (the other \
+         rows include it): {}",
+        other.join("; ")
+    ))
+}
+
 /// The summary as a plain-text table, our mean ± std beside the published,
 /// `✓` within the band, `✗` outside, `·` where the runs are shorter than
 /// the study's and are not compared; footnotes say so, and mark (`†`) NLLs
@@ -589,7 +607,7 @@ pub fn table(cells: &[CellSummary]) -> String {
         "rate R² (ours | published)",
         "state R² (ours | published)"
     );
-    let note = crate::report::basis_note(cells);
+    let note = basis_note(cells);
     for c in cells {
         let mark = |ok: Option<bool>| match ok {
             Some(true) => "✓",

@@ -185,7 +185,10 @@ pub fn ensure_datasets(cells: &[Cell], dir: &Path) -> Result<Vec<PathBuf>, Exper
     }
     specs
         .iter()
-        .map(|spec| crate::analyse::ensure_dataset(spec, dir))
+        .map(|spec| {
+            crate::analyse::ensure_dataset(spec, dir)
+                .map(|_| dir.join(format!("{}.npz", spec.name())))
+        })
         .collect()
 }
 

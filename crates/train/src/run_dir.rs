@@ -321,7 +321,7 @@ impl RunDir {
             &self.file(DATASET),
             &DatasetRecord {
                 name: data.name(),
-                content_sha256: data.content_sha256(),
+                content_sha256: data.content_id(),
             },
         )
     }
@@ -332,7 +332,7 @@ impl RunDir {
         let Ok(rec) = read_json::<DatasetRecord>(&self.file(DATASET)) else {
             return Ok(());
         };
-        let got = data.content_sha256();
+        let got = data.content_id();
         if got == rec.content_sha256 {
             return Ok(());
         }
