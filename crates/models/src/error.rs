@@ -38,6 +38,16 @@ pub enum ModelError {
 }
 
 impl ModelError {
+    /// Whether the model failed because its state blew up (the neural ODE's
+    /// solver gave up on a diverging vector field): a training run then
+    /// stops as diverged instead of as an error.
+    pub fn is_divergence(&self) -> bool {
+        match self {
+            ModelError::Ode(e) => e.is_divergence(),
+            _ => false,
+        }
+    }
+
     /// A [`ModelError::Config`] for `field`.
     pub fn config(field: &'static str, reason: impl Into<String>) -> Self {
         ModelError::Config {

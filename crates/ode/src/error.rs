@@ -55,3 +55,38 @@ pub enum OdeError {
         reason: String,
     },
 }
+
+impl OdeError {
+    /// Whether the solve failed because the solution blew up (a non-finite
+    /// state, a step size that underflowed, the step budget spent), as a
+    /// diverging vector field makes it fail; the other variants are
+    /// mistakes in the call (times, options, shapes).
+    pub fn is_divergence(&self) -> bool {
+        matches!(
+            self,
+            OdeError::NonFinite { .. }
+                | OdeError::StepSizeUnderflow { .. }
+                | OdeError::MaxStepsExceeded { .. }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OdeError;
+
+    #[test]
+    fn only_a_blown_up_solution_is_a_divergence() {
+        assert!(OdeError::NonFinite { t: 0.5 }.is_divergence());
+        assert!(OdeError::StepSizeUnderflow { t: 0.5, h: 1e-300 }.is_divergence());
+        assert!(OdeError::MaxStepsExceeded {
+            t: 0.5,
+            max_steps: 10
+        }
+        .is_divergence());
+        let reason = String::from("x");
+        assert!(!OdeError::InvalidOptions { reason }.is_divergence());
+        let reason = String::from("x");
+        assert!(!OdeError::InvalidTimes { reason }.is_divergence());
+    }
+}

@@ -323,7 +323,7 @@ pub fn train(
             let out = match model.forward_t(&x, true) {
                 Ok(out) => out,
                 // The solver gave up on a blown-up vector field: divergence.
-                Err(latentdyn_models::ModelError::Ode(_)) => {
+                Err(e) if e.is_divergence() => {
                     loss_sum = f64::NAN;
                     break;
                 }
@@ -437,7 +437,7 @@ pub(crate) fn metrics_on(
         let out = match model.forward_t(&valid.spikes, false) {
             Ok(out) => out,
             // A vector field that blew up makes the adaptive solver fail.
-            Err(latentdyn_models::ModelError::Ode(_)) => return Ok(None),
+            Err(e) if e.is_divergence() => return Ok(None),
             Err(e) => return Err(e.into()),
         };
         let log_rates = tensor_to_array3(&out.log_rates)?;
