@@ -1,5 +1,7 @@
 //! Repository checks that run as plain tests: the crate layering of
-//! docs/ARCHITECTURE.md, read from `cargo metadata`, and workspace hygiene.
+//! docs/ARCHITECTURE.md, read from `cargo metadata`, workspace hygiene, and
+//! the source-text invariants of the hand-written kernels (where `unsafe`,
+//! autograd's backward calls and `Kernel` implementations may appear).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,17 +15,23 @@ use serde_json::Value;
 const LAYERS: &[(&str, u32)] = &[
     ("latentdyn-ode", 0),
     ("latentdyn-data", 1),
-    ("latentdyn-models", 1),
-    ("latentdyn-analysis", 2),
-    ("latentdyn-train", 3),
-    ("latentdyn-experiments", 4),
-    ("latentdyn", 5),
-    ("latentdyn-benches", 6),
+    ("latentdyn-kernels", 1),
+    ("latentdyn-models", 2),
+    ("latentdyn-analysis", 3),
+    ("latentdyn-train", 4),
+    ("latentdyn-experiments", 5),
+    ("latentdyn", 6),
+    ("latentdyn-benches", 7),
 ];
 
 /// Packages that must build without libtorch: no tch dependency at all,
 /// or (for `ode`) only as an optional, non-default feature.
-const TCH_FREE: &[&str] = &["latentdyn-ode", "latentdyn-data", "xtask"];
+const TCH_FREE: &[&str] = &[
+    "latentdyn-ode",
+    "latentdyn-data",
+    "latentdyn-kernels",
+    "xtask",
+];
 
 struct Package {
     name: String,
@@ -184,4 +192,113 @@ fn ci_runs_the_readme_test_command() {
         "the GitHub workflow must run `cargo xtask test`"
     );
     assert!(Path::new(&root.join("docs/ARCHITECTURE.md")).exists());
+}
+
+/// Every `.rs` file of the workspace's own code (crates, xtask, benches),
+/// as (path relative to the root, text); not this file, which names what
+/// it looks for.
+fn rust_sources() -> Vec<(String, String)> {
+    fn walk(dir: &Path, root: &Path, out: &mut Vec<(String, String)>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            if path.is_dir() {
+                if name != "target" && name != "fixtures" {
+                    walk(&path, root, out);
+                }
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let rel = path.strip_prefix(root).unwrap_or(&path);
+                if rel == Path::new("xtask/src/tidy.rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                out.push((rel.to_string_lossy().replace('\\', "/"), text));
+            }
+        }
+    }
+    let root = super::repo_root();
+    let mut out = Vec::new();
+    for dir in ["crates", "xtask", "benches"] {
+        walk(&root.join(dir), &root, &mut out);
+    }
+    assert!(
+        out.iter().any(|(p, _)| p.ends_with("kernels/src/simd.rs")),
+        "the source walk found the kernels"
+    );
+    out
+}
+
+/// The lines of `text` that are code: comments dropped, and nothing from
+/// the first `#[cfg(test)]` on (test modules close their files).
+fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .enumerate()
+        .take_while(|(_, l)| l.trim() != "#[cfg(test)]")
+        .filter(|(_, l)| !l.trim_start().starts_with("//"))
+        .map(|(i, l)| (i + 1, l))
+}
+
+#[test]
+fn unsafe_code_lives_only_in_the_simd_file() {
+    for (path, text) in rust_sources() {
+        if path == "crates/kernels/src/simd.rs" {
+            continue;
+        }
+        for (i, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            assert!(
+                !code.contains("unsafe"),
+                "{path}:{}: `unsafe` outside crates/kernels/src/simd.rs",
+                i + 1
+            );
+        }
+    }
+}
+
+/// libtorch's backward calls (`.backward()`, `f_backward`, `run_backward`)
+/// appear in library code only where the kernels' contract allows them:
+/// the tape adapter (which runs the loss's backward pass and then the
+/// tapes) and the fixed-point search (autograd through the dynamics in
+/// evaluation mode, where no kernel runs). Training code goes through
+/// `SaeOutput::backward`.
+#[test]
+fn autograd_backward_runs_only_where_the_tape_contract_allows() {
+    const ALLOWED: &[&str] = &[
+        "crates/models/src/tape.rs",
+        "crates/analysis/src/fixed_points.rs",
+    ];
+    for (path, text) in rust_sources() {
+        if !path.contains("/src/") || ALLOWED.contains(&path.as_str()) {
+            continue;
+        }
+        for (n, line) in code_lines(&text) {
+            for call in [".backward()", "f_backward(", "run_backward("] {
+                assert!(
+                    !line.contains(call),
+                    "{path}:{n}: `{call}` outside {ALLOWED:?}: backpropagate a model's loss \
+                     with SaeOutput::backward, which also runs the hand-written kernels' tapes"
+                );
+            }
+        }
+    }
+}
+
+/// A kernel has one home: `latentdyn-kernels`.
+#[test]
+fn kernels_are_implemented_only_in_the_kernels_crate() {
+    for (path, text) in rust_sources() {
+        if path.starts_with("crates/kernels/") {
+            continue;
+        }
+        for (n, line) in code_lines(&text) {
+            assert!(
+                !line.contains("impl Kernel for")
+                    && !line.contains("impl latentdyn_kernels::Kernel for"),
+                "{path}:{n}: a Kernel implemented outside crates/kernels"
+            );
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! Model configuration: serde structs whose defaults are the study's values
 //! (`shared/docs/study.md`, "The model" and its table), and the study's presets.
 
+use latentdyn_ode::{Method, OutputMode};
 use serde::{Deserialize, Serialize};
 
 use crate::ModelError;
@@ -98,7 +99,7 @@ pub enum NodeSolver {
     Adaptive {
         /// An embedded Runge–Kutta pair.
         #[serde(default = "default_adaptive_method")]
-        method: SolverMethod,
+        method: Method,
         /// Relative tolerance (study: 1e-3).
         #[serde(default = "default_tol")]
         rtol: f64,
@@ -106,21 +107,25 @@ pub enum NodeSolver {
         #[serde(default = "default_tol")]
         atol: f64,
         /// How outputs are produced (study: every step stops at the next output time).
-        #[serde(default)]
-        output: NodeOutput,
+        #[serde(default = "default_output")]
+        output: OutputMode,
     },
     /// A fixed number of equal steps per bin.
     Fixed {
         /// Any Runge–Kutta method.
-        method: SolverMethod,
+        method: Method,
         /// Steps per time bin (≥ 1).
         #[serde(default = "default_steps_per_bin")]
         steps_per_bin: usize,
     },
 }
 
-fn default_adaptive_method() -> SolverMethod {
-    SolverMethod::Tsit5
+fn default_adaptive_method() -> Method {
+    Method::Tsit5
+}
+
+fn default_output() -> OutputMode {
+    OutputMode::StepToOutputs
 }
 
 fn default_tol() -> f64 {
@@ -137,37 +142,9 @@ impl Default for NodeSolver {
             method: default_adaptive_method(),
             rtol: default_tol(),
             atol: default_tol(),
-            output: NodeOutput::default(),
+            output: default_output(),
         }
     }
-}
-
-/// Explicit Runge–Kutta methods available to the neural ODE.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SolverMethod {
-    /// Forward Euler (fixed step only).
-    Euler,
-    /// Explicit midpoint (fixed step only).
-    Midpoint,
-    /// Classical fourth-order Runge–Kutta (fixed step only).
-    Rk4,
-    /// Dormand–Prince 5(4).
-    Dopri5,
-    /// Tsitouras 5(4), the study's.
-    Tsit5,
-}
-
-/// Output handling of the adaptive solver.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum NodeOutput {
-    /// Every step is cut short to land exactly on the next output time
-    /// (torchdyn's behaviour, the study's).
-    #[default]
-    StepToOutputs,
-    /// Steps run freely; outputs come from the dense interpolant.
-    Interpolate,
 }
 
 /// The discrete-time cell of `node-discrete` and the ablation.
@@ -405,13 +382,6 @@ impl NodeConfig {
     }
 }
 
-impl SolverMethod {
-    /// Whether the method has an embedded error estimate (usable adaptively).
-    pub fn is_adaptive(self) -> bool {
-        matches!(self, SolverMethod::Dopri5 | SolverMethod::Tsit5)
-    }
-}
-
 fn positive(field: &'static str, v: usize) -> Result<(), ModelError> {
     if v == 0 {
         Err(ModelError::config(field, "must be at least 1"))
@@ -439,10 +409,10 @@ mod tests {
         assert_eq!(
             node.solver,
             NodeSolver::Adaptive {
-                method: SolverMethod::Tsit5,
+                method: Method::Tsit5,
                 rtol: 1e-3,
                 atol: 1e-3,
-                output: NodeOutput::StepToOutputs
+                output: OutputMode::StepToOutputs
             }
         );
         let d: ModelConfig =
@@ -501,7 +471,7 @@ mod tests {
         assert_eq!(
             node.solver,
             NodeSolver::Fixed {
-                method: SolverMethod::Rk4,
+                method: Method::Rk4,
                 steps_per_bin: 2
             }
         );
@@ -537,10 +507,10 @@ mod tests {
         cfg.latent_size = 3;
         cfg.dynamics = DynamicsConfig::Node(NodeConfig {
             solver: NodeSolver::Adaptive {
-                method: SolverMethod::Rk4,
+                method: Method::Rk4,
                 rtol: 1e-3,
                 atol: 1e-3,
-                output: NodeOutput::StepToOutputs,
+                output: OutputMode::StepToOutputs,
             },
             ..NodeConfig::default()
         });

@@ -32,6 +32,19 @@ pub enum ModelError {
     /// The ODE solver of a neural-ODE dynamics failed (step size underflow, non-finite state...).
     #[error("neural-ODE solve failed: {0}")]
     Ode(#[from] latentdyn_ode::OdeError),
+    /// A hand-written kernel refused its input or parameters, or its solve failed.
+    #[error(transparent)]
+    Kernel(#[from] latentdyn_kernels::KernelError),
+    /// The backward-pass contract of the hand-written kernels was broken:
+    /// a layer's output had no gradient when its tape ran, a tape ran
+    /// twice, or a kernel's gradients did not fit its parameters.
+    #[error("backward pass of the {kernel} kernel: {reason}")]
+    Tape {
+        /// The kernel (or the model) whose backward pass failed.
+        kernel: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
     /// An error raised by libtorch.
     #[error(transparent)]
     Tch(#[from] tch::TchError),
@@ -44,6 +57,7 @@ impl ModelError {
     pub fn is_divergence(&self) -> bool {
         match self {
             ModelError::Ode(e) => e.is_divergence(),
+            ModelError::Kernel(e) => e.is_divergence(),
             _ => false,
         }
     }

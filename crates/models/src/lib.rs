@@ -39,26 +39,24 @@ pub mod device;
 pub mod dynamics;
 pub mod encoder;
 mod error;
-pub mod fused_gru;
 pub mod layers;
 pub mod loss;
 pub mod runtime;
 pub mod sae;
-mod simd;
-pub mod tape;
+mod tape;
 
 pub use config::{
-    CellKind, DiscreteConfig, DynamicsConfig, ModelConfig, NodeConfig, NodeOutput, NodeSolver,
-    SolverMethod, Update,
+    CellKind, DiscreteConfig, DynamicsConfig, ModelConfig, NodeConfig, NodeSolver, Update,
 };
 pub use convert::{array3_to_tensor, tensor_to_array3};
 pub use device::DeviceChoice;
 pub use dynamics::{build_dynamics, DiscreteDynamics, Dynamics, GruDynamics, NodeDynamics};
-pub use encoder::{Encoder, EncoderTape};
+pub use encoder::Encoder;
 pub use error::ModelError;
+pub use latentdyn_ode::{Method, OutputMode};
 pub use loss::poisson_nll;
 pub use sae::{parameter_count, Kernels, SaeOutput, SequentialAutoencoder};
-pub use tape::{Tape, Taped};
+pub use tape::{Taped, Tapes};
 
 use tch::Tensor;
 

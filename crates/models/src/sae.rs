@@ -1,12 +1,14 @@
 //! The sequential autoencoder: encoder → initial condition → dynamics → readout.
 
+use std::sync::Mutex;
+
 use tch::{nn, Kind, Tensor};
 
 use crate::config::ModelConfig;
 use crate::dynamics::{build_dynamics, Dynamics};
 use crate::encoder::Encoder;
 use crate::layers::Linear;
-use crate::tape::Tape;
+use crate::tape::Tapes;
 use crate::{check_shape, ModelError};
 
 /// What one forward pass produces.
@@ -18,23 +20,38 @@ pub struct SaeOutput {
     pub latents: Tensor,
     /// Log firing rates, `[batch, time, channels]`.
     pub log_rates: Tensor,
-    /// Hand-written backward passes of the layers that ran outside
-    /// autograd (training mode, f32 on the CPU: the encoder, and the GRU
-    /// dynamics), in forward order; [`SaeOutput::backward`] runs them.
-    pub tapes: Vec<Box<dyn Tape>>,
+    /// Backward passes of the layers that ran by hand-written kernels
+    /// (training mode, f32 on the CPU: the encoder and the dynamics);
+    /// `None` once [`SaeOutput::backward`] has run them.
+    tapes: Mutex<Option<Tapes>>,
 }
 
 impl SaeOutput {
     /// Backpropagates `loss` (a scalar computed from this output) into
-    /// every parameter's `.grad`. Use this rather than `loss.backward()`:
-    /// in training mode on the CPU the encoder (and the GRU dynamics) run
-    /// outside libtorch's autograd and get their gradients here.
+    /// every parameter's `.grad`, the layers that ran by hand included. Use
+    /// this rather than `loss.backward()`, which would leave those layers
+    /// without gradients. Once per output: a second call is an error.
     pub fn backward(&self, loss: &Tensor) -> Result<(), ModelError> {
-        loss.f_backward()?;
-        for tape in self.tapes.iter().rev() {
-            tape.backward()?;
-        }
-        Ok(())
+        let tapes = self
+            .tapes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .ok_or_else(|| ModelError::Tape {
+                kernel: "sequential autoencoder",
+                reason: "backward already ran for this output".into(),
+            })?;
+        tapes.backward(loss)
+    }
+
+    /// How many layers ran by hand-written kernels (0 in evaluation mode,
+    /// in f64, on CUDA or with [`Kernels::Libtorch`]).
+    pub fn taped_layers(&self) -> usize {
+        self.tapes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map_or(0, Tapes::len)
     }
 }
 
@@ -63,7 +80,7 @@ pub struct SequentialAutoencoder {
 /// to f32 rounding; evaluation, f64 and CUDA always use libtorch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Kernels {
-    /// The hand-written CPU kernels (`fused_gru`, the NODE and MLP kernels).
+    /// The hand-written CPU kernels of `latentdyn-kernels`.
     #[default]
     Hand,
     /// libtorch's operators and autograd.
@@ -160,26 +177,21 @@ impl SequentialAutoencoder {
     pub fn forward_t(&self, spikes: &Tensor, train: bool) -> Result<SaeOutput, ModelError> {
         let steps = spikes.size().get(1).copied().unwrap_or(0);
         let x = self.prepare(spikes)?;
-        let fused = train && self.kernels == Kernels::Hand && self.encoder.can_tape(&x);
-        let mut tapes: Vec<Box<dyn Tape>> = Vec::new();
-        let z0 = if fused {
-            let (h, tape) = self.encoder.forward_taped(&x)?;
-            tapes.push(Box::new(tape));
-            self.ic_from_state(&h, train)?
+        let hand = train && self.kernels == Kernels::Hand && self.encoder.can_tape(&x);
+        let mut tapes = Tapes::new();
+        let h = if hand {
+            tapes.push(self.encoder.forward_taped(&x)?)
         } else {
-            let (_, h) = self.encoder.forward(&x)?;
-            self.ic_from_state(&h, train)?
+            self.encoder.forward(&x)?.1
         };
-        let taped = if fused {
+        let z0 = self.ic_from_state(&h, train)?;
+        let taped = if hand {
             self.dynamics.unroll_taped(&z0, steps as usize)?
         } else {
             None
         };
         let latents = match taped {
-            Some((latents, tape)) => {
-                tapes.push(tape);
-                latents
-            }
+            Some(taped) => tapes.push(taped),
             None => self.dynamics.unroll(&z0, steps as usize)?,
         };
         let log_rates = self.readout.forward(&latents);
@@ -187,7 +199,7 @@ impl SequentialAutoencoder {
             z0,
             latents,
             log_rates,
-            tapes,
+            tapes: Mutex::new(Some(tapes)),
         })
     }
 

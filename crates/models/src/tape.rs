@@ -1,134 +1,262 @@
-//! Hand-written backward passes that plug into libtorch's autograd.
+//! The adapter that plugs a hand-written kernel (`latentdyn-kernels`) into
+//! libtorch's autograd, and the stack that runs the kernels' backward
+//! passes.
 //!
-//! A layer that runs outside autograd (the GRU kernels of
-//! [`crate::fused_gru`]) returns its output as a fresh leaf tensor that
-//! requires grad, plus a [`Tape`]. After `loss.backward()` has filled the
-//! leaf's `.grad`, [`Tape::backward`] computes the layer's gradients and hands
-//! them back to autograd through the surrogate Σ⟨p, g⟩ (whose gradient in p
-//! is exactly g), over the layer's parameters and over its input tensor, so
-//! gradients keep flowing to whatever produced that input. Tapes run in
-//! reverse order of their forward passes ([`crate::SaeOutput::backward`]).
+//! [`Taped::run`] copies a layer's input and parameters out of libtorch,
+//! runs the [`Kernel`], and returns its output as a fresh leaf tensor that
+//! requires grad. After `loss.backward()` has filled that leaf's `.grad`,
+//! the tape runs the kernel's backward pass and hands the gradients back to
+//! autograd through the surrogate Σ⟨p, g⟩ (whose gradient in p is exactly
+//! g), over the parameters and the input, so gradients keep flowing to
+//! whatever produced the input.
+//!
+//! The contract is enforced here, not described: a tape can only be run by
+//! [`Tapes::backward`], which runs `loss.backward()` and then every tape
+//! once, in reverse order of the forward passes (a layer's output gradient
+//! is complete only after every later layer has injected its own); and a
+//! tape whose output has no gradient at that point is an error
+//! ([`KernelError`]-backed [`ModelError::Tape`]), never a silent zero.
 
 use std::fmt;
 
-use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut3, Axis};
-use tch::{Kind, Tensor};
+use latentdyn_kernels::{run, Kernel, Run, Threads};
+use ndarray::{Array, ArrayD, ArrayViewD, Dimension, IxDyn};
+use tch::{Device, Kind, Tensor};
 
 use crate::ModelError;
 
-/// The rest of a backward pass that ran outside autograd.
-pub trait Tape: fmt::Debug {
-    /// Reads the output leaf's gradient and accumulates the gradients of
-    /// the layer's parameters and input (adds nothing when the loss did not
-    /// depend on the output).
-    fn backward(&self) -> Result<(), ModelError>;
+/// A layer's output computed by a hand-written kernel, and the rest of its
+/// backward pass; push it onto [`Tapes`] to use the output.
+pub struct Taped {
+    output: Tensor,
+    tape: Box<dyn Tape>,
 }
 
-/// What a hand-written training path returns: its output as a fresh
-/// autograd leaf, and the tape that finishes its backward pass.
-pub type Taped = (Tensor, Box<dyn Tape>);
-
-/// A 2-D f32 tensor (any layout) as an ndarray.
-pub(crate) fn to_array2(t: &Tensor) -> Result<Array2<f32>, ModelError> {
-    let size = t.size();
-    if size.len() != 2 {
-        return Err(ModelError::Shape {
-            what: "tensor to copy",
-            expected: "2-D".into(),
-            found: size,
-        });
+impl fmt::Debug for Taped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Taped")
+            .field("output", &self.output.size())
+            .field("tape", &self.tape)
+            .finish()
     }
+}
+
+/// The rest of a backward pass that ran outside autograd. Private: only
+/// [`Tapes::backward`] runs one, once, in the right order.
+trait Tape: fmt::Debug + Send {
+    /// Reads the output leaf's gradient and accumulates the gradients of
+    /// the layer's parameters and input into their `.grad`.
+    fn backward(self: Box<Self>) -> Result<(), ModelError>;
+}
+
+/// Whether the kernels run for `tensors` (every one f32 on the CPU).
+pub(crate) fn kernel_applies(tensors: &[&Tensor]) -> bool {
+    tensors
+        .iter()
+        .all(|t| t.device() == Device::Cpu && t.kind() == Kind::Float)
+}
+
+/// The kernels' thread budget: libtorch's (a grid worker given one thread
+/// stays on one core).
+pub(crate) fn threads() -> Threads {
+    Threads::from_count(usize::try_from(tch::get_num_threads()).unwrap_or(1))
+}
+
+impl Taped {
+    /// Runs the kernel that `make` builds from the parameters' values on
+    /// `input`, with `params` as the tensors that receive its parameter
+    /// gradients (in the kernel's parameter order).
+    pub fn run<K, F>(input: &Tensor, params: &[&Tensor], make: F) -> Result<Taped, ModelError>
+    where
+        K: Kernel + 'static,
+        F: FnOnce(&[ArrayD<f32>]) -> Result<K, latentdyn_kernels::KernelError>,
+    {
+        let values = params
+            .iter()
+            .map(|p| to_array(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let kernel = make(&values)?;
+        let x = to_array(input)?
+            .into_dimensionality::<K::In>()
+            .map_err(|_| ModelError::Shape {
+                what: "kernel input",
+                expected: format!("{} dimensions", K::In::NDIM.unwrap_or(0)),
+                found: input.size(),
+            })?;
+        let (output, record) = run(&kernel, x.view(), threads(), |out| {
+            to_tensor(out.into_dyn()).map(|t| t.set_requires_grad(true))
+        })?;
+        let output = output?;
+        let tape = KernelTape {
+            kernel,
+            record,
+            leaf: output.shallow_clone(),
+            input: input.shallow_clone(),
+            params: params.iter().map(|p| p.shallow_clone()).collect(),
+        };
+        Ok(Taped {
+            output,
+            tape: Box::new(tape),
+        })
+    }
+
+    /// The output leaf (what [`Tapes::push`] returns).
+    pub fn output(&self) -> &Tensor {
+        &self.output
+    }
+}
+
+/// Hand-written backward passes of one forward pass, in forward order.
+#[derive(Debug, Default)]
+pub struct Tapes {
+    stack: Vec<Box<dyn Tape>>,
+}
+
+impl Tapes {
+    /// An empty stack.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records `taped`'s backward pass and returns its output, for the
+    /// layers that follow.
+    pub fn push(&mut self, taped: Taped) -> Tensor {
+        self.stack.push(taped.tape);
+        taped.output
+    }
+
+    /// Layers recorded.
+    pub fn len(&self) -> usize {
+        self.stack.len()
+    }
+
+    /// Whether no layer ran by hand.
+    pub fn is_empty(&self) -> bool {
+        self.stack.is_empty()
+    }
+
+    /// Backpropagates `loss` into every parameter's `.grad`: autograd
+    /// first, then each recorded layer, the last first.
+    pub fn backward(self, loss: &Tensor) -> Result<(), ModelError> {
+        loss.f_backward()?;
+        for tape in self.stack.into_iter().rev() {
+            tape.backward()?;
+        }
+        Ok(())
+    }
+}
+
+/// A kernel's forward record with the tensors its gradients go to.
+struct KernelTape<K: Kernel> {
+    kernel: K,
+    record: Run<K>,
+    leaf: Tensor,
+    input: Tensor,
+    params: Vec<Tensor>,
+}
+
+impl<K: Kernel> fmt::Debug for KernelTape<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KernelTape")
+            .field("kernel", &self.kernel.name())
+            .field("output", &self.leaf.size())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<K: Kernel + 'static> Tape for KernelTape<K> {
+    fn backward(self: Box<Self>) -> Result<(), ModelError> {
+        let g = self.leaf.f_grad()?;
+        if !g.defined() {
+            return Err(ModelError::Tape {
+                kernel: self.kernel.name(),
+                reason: "its output has no gradient: the loss does not depend on it, or a \
+                         later layer's tape has not run yet"
+                    .into(),
+            });
+        }
+        let d_out =
+            to_array(&g)?
+                .into_dimensionality::<K::Out>()
+                .map_err(|_| ModelError::Shape {
+                    what: "kernel output gradient",
+                    expected: format!("{:?}", self.record.output_dim().slice()),
+                    found: g.size(),
+                })?;
+        let grads = self.record.backward(&self.kernel, d_out.view())?;
+        if grads.params.len() != self.params.len() {
+            return Err(ModelError::Tape {
+                kernel: self.kernel.name(),
+                reason: format!(
+                    "{} parameter gradients for {} parameters",
+                    grads.params.len(),
+                    self.params.len()
+                ),
+            });
+        }
+        let mut pairs: Vec<(&Tensor, ArrayViewD<'_, f32>)> = self
+            .params
+            .iter()
+            .zip(grads.params.iter().map(|g| g.view()))
+            .collect();
+        let input_grad = grads.input.map(Array::into_dyn);
+        match &input_grad {
+            Some(d) => pairs.push((&self.input, d.view())),
+            None if self.input.requires_grad() => {
+                return Err(ModelError::Tape {
+                    kernel: self.kernel.name(),
+                    reason: "its input requires grad, but the kernel gives no input gradient"
+                        .into(),
+                })
+            }
+            None => {}
+        }
+        inject(&pairs)
+    }
+}
+
+/// A tensor of any shape as an f32 array (a copy).
+fn to_array(t: &Tensor) -> Result<ArrayD<f32>, ModelError> {
+    let size = t.size();
     let data = Vec::<f32>::try_from(
         &t.f_detach()?
             .f_to_kind(Kind::Float)?
             .f_contiguous()?
             .f_flatten(0, -1)?,
     )?;
-    Array2::from_shape_vec((size[0] as usize, size[1] as usize), data).map_err(|e| {
-        ModelError::Shape {
-            what: "tensor to copy",
-            expected: e.to_string(),
-            found: size,
-        }
+    let dims: Vec<usize> = size.iter().map(|&n| n as usize).collect();
+    ArrayD::from_shape_vec(IxDyn(&dims), data).map_err(|e| ModelError::Shape {
+        what: "tensor to copy",
+        expected: e.to_string(),
+        found: size,
     })
 }
 
-/// A 1-D f32 tensor as a vector.
-pub(crate) fn to_vec(t: &Tensor) -> Result<Vec<f32>, ModelError> {
-    Ok(Vec::<f32>::try_from(
-        &t.f_detach()?
-            .f_to_kind(Kind::Float)?
-            .f_contiguous()?
-            .f_flatten(0, -1)?,
-    )?)
-}
-
-/// An f32 tensor of `shape` holding `data` (row-major).
-pub(crate) fn tensor(data: &[f32], shape: &[i64]) -> Result<Tensor, ModelError> {
-    Ok(Tensor::f_from_slice(data)?.f_reshape(shape)?)
-}
-
-/// The gradient of a trajectory leaf `[B, T, L]`, copied once into an
-/// array of the same shape; `None` when the loss did not depend on the
-/// leaf. [`steps_first`] views it step by step.
-pub(crate) fn trajectory_grad(leaf: &Tensor) -> Result<Option<Array3<f32>>, ModelError> {
-    let g = leaf.f_grad()?;
-    if !g.defined() {
-        return Ok(None);
-    }
-    let size = g.size();
-    let data = Vec::<f32>::try_from(&g.f_to_kind(Kind::Float)?.f_contiguous()?.f_flatten(0, -1)?)?;
-    let dims = (size[0] as usize, size[1] as usize, size[2] as usize);
-    Array3::from_shape_vec(dims, data)
-        .map(Some)
-        .map_err(|e| ModelError::Shape {
-            what: "trajectory gradient",
-            expected: e.to_string(),
-            found: size,
-        })
-}
-
-/// The trials `rows` of a batch-major `[B, T, L]` array as a view `[T, b,
-/// L]`: step `s` of every trial is `.index_axis(Axis(0), s)`. No copy.
-pub(crate) fn steps_first(g: &Array3<f32>, rows: std::ops::Range<usize>) -> ArrayView3<'_, f32> {
-    g.slice(ndarray::s![rows, .., ..]).permuted_axes([1, 0, 2])
-}
-
-/// A kernel's trajectory `[B, T, L]` as a fresh autograd leaf (f32, a
-/// copy), the output half of a [`Taped`]; [`trajectory_grad`] reads its
-/// gradient back.
-pub(crate) fn trajectory_leaf(latents: ArrayView3<'_, f32>) -> Result<Tensor, ModelError> {
-    let shape = latents
-        .shape()
-        .iter()
-        .map(|&n| n as i64)
-        .collect::<Vec<_>>();
-    let latents = latents.as_standard_layout();
-    Ok(tensor(latents.as_slice().expect("standard layout"), &shape)?.set_requires_grad(true))
-}
-
-/// Writes time-major states `[T·b, H]` (step `s` of trial `k` in row
-/// `s·b + k`) into `dst`, `[b, T, H]`.
-pub(crate) fn fill_batch_major(tm: ArrayView2<'_, f32>, mut dst: ArrayViewMut3<'_, f32>) {
-    let (b, steps, _) = dst.dim();
-    for st in 0..steps {
-        dst.index_axis_mut(Axis(1), st)
-            .assign(&tm.slice(ndarray::s![st * b..(st + 1) * b, ..]));
-    }
+/// An f32 array as a tensor of the same shape (a copy).
+fn to_tensor(a: ArrayViewD<'_, f32>) -> Result<Tensor, ModelError> {
+    let shape: Vec<i64> = a.shape().iter().map(|&n| n as i64).collect();
+    let a = a.as_standard_layout();
+    Ok(Tensor::f_from_slice(a.as_slice().expect("standard layout"))?.f_reshape(&shape)?)
 }
 
 /// Accumulates each gradient array `g` into its tensor `p`'s gradient — and
 /// through `p` into whatever `p` was computed from — by backpropagating
-/// Σ⟨p, g⟩. `g` holds `p`'s elements in row-major order (any memory layout;
-/// its shape only needs the same number of elements, else an error).
-pub(crate) fn inject(pairs: &[(&Tensor, ArrayViewD<'_, f32>)]) -> Result<(), ModelError> {
+/// Σ⟨p, g⟩. `g` holds `p`'s elements in row-major order; a different
+/// number of elements is an error.
+fn inject(pairs: &[(&Tensor, ArrayViewD<'_, f32>)]) -> Result<(), ModelError> {
     let mut total: Option<Tensor> = None;
     for (p, g) in pairs {
         if !p.requires_grad() {
             continue;
         }
-        let g = g.as_standard_layout();
-        let g = tensor(g.as_slice().expect("standard layout"), &p.size())?;
+        if g.len() != p.numel() {
+            return Err(ModelError::Shape {
+                what: "kernel gradient",
+                expected: format!("{} elements, as {:?}", p.numel(), p.size()),
+                found: g.shape().iter().map(|&n| n as i64).collect(),
+            });
+        }
+        let g = to_tensor(g.view())?.f_reshape(p.size())?;
         let term = p.f_flatten(0, -1)?.f_dot(&g.f_flatten(0, -1)?)?;
         total = Some(match total {
             Some(acc) => acc.f_add(&term)?,
@@ -141,122 +269,38 @@ pub(crate) fn inject(pairs: &[(&Tensor, ArrayViewD<'_, f32>)]) -> Result<(), Mod
     Ok(())
 }
 
-/// Whether the kernels may use a second thread: when libtorch was given
-/// two or more (so a grid worker with one thread stays on one core).
-pub(crate) fn parallel() -> bool {
-    tch::get_num_threads() >= 2
-}
-
-/// Runs `a` and `b`, on two threads (rayon's pool) when [`parallel`].
-pub(crate) fn two<A: Send, B: Send>(
-    a: impl FnOnce() -> A + Send,
-    b: impl FnOnce() -> B + Send,
-) -> (A, B) {
-    if parallel() {
-        rayon::join(a, b)
-    } else {
-        (a(), b())
-    }
-}
-
-/// The batch rows `0..n` in one part, or two halves when [`parallel`] and
-/// there are at least `min` rows: trials are independent in every kernel,
-/// so each part runs on its own thread and only parameter gradients meet
-/// (summed in a fixed order, so results do not depend on timing).
-pub(crate) fn row_parts(n: usize, min: usize) -> Vec<std::ops::Range<usize>> {
-    if parallel() && n >= min.max(2) {
-        vec![0..n / 2, n / 2..n]
-    } else {
-        std::iter::once(0..n).collect()
-    }
-}
-
-/// `f` on each part, the parts on two threads when there are two.
-pub(crate) fn each_part<T: Send>(
-    parts: &[std::ops::Range<usize>],
-    f: impl Fn(std::ops::Range<usize>) -> T + Sync,
-) -> Vec<T> {
-    match parts {
-        [a, b] => {
-            let (x, y) = two(|| f(a.clone()), || f(b.clone()));
-            vec![x, y]
-        }
-        _ => parts.iter().cloned().map(&f).collect(),
-    }
-}
-
-/// Recycled f32 buffers for the kernels' tapes. A training step allocates
-/// the same large arrays every time (tens of MB); taking them from here
-/// instead of the allocator avoids a page fault per 4 KiB each step.
-pub(crate) mod pool {
-    use std::sync::Mutex;
-
-    use ndarray::Array2;
-
-    /// At most this many bytes wait for reuse (about one training step's
-    /// tapes); beyond it the oldest buffers are freed, so buffers of a size
-    /// nobody asks for again cannot pile up.
-    const KEEP_BYTES: usize = 512 << 20;
-
-    static FREE: Mutex<Vec<Vec<f32>>> = Mutex::new(Vec::new());
-
-    /// An `[rows, cols]` array whose contents are unspecified (recycled
-    /// values or zeros): every element must be written before it is read.
-    pub(crate) fn array(rows: usize, cols: usize) -> Array2<f32> {
-        let len = rows * cols;
-        let recycled = {
-            let mut free = FREE.lock().unwrap_or_else(|e| e.into_inner());
-            free.iter()
-                .position(|v| v.capacity() >= len && v.capacity() <= 2 * len.max(1))
-                .map(|i| free.swap_remove(i))
-        };
-        let mut v = recycled.unwrap_or_default();
-        v.resize(len, 0.0);
-        v.truncate(len);
-        Array2::from_shape_vec((rows, cols), v).expect("length matches the shape")
-    }
-
-    /// Bytes waiting for reuse.
-    #[cfg(test)]
-    pub(crate) fn held_bytes() -> usize {
-        let free = FREE.lock().unwrap_or_else(|e| e.into_inner());
-        free.iter().map(|b| b.capacity() * 4).sum()
-    }
-
-    /// Returns an array's buffer for reuse (only arrays made by [`array()`]
-    /// should come back, or the pool fills with sizes nobody asks for).
-    pub(crate) fn give(a: Array2<f32>) {
-        let (v, _) = a.into_raw_vec_and_offset();
-        if v.capacity() == 0 {
-            return;
-        }
-        let mut free = FREE.lock().unwrap_or_else(|e| e.into_inner());
-        free.push(v);
-        let mut held: usize = free.iter().map(|b| b.capacity() * 4).sum();
-        while held > KEEP_BYTES && !free.is_empty() {
-            held -= free.remove(0).capacity() * 4;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::pool;
+    use super::*;
+    use latentdyn_kernels::GruUnroll;
+
+    /// Two chained kernels run in the wrong order: the first finds no
+    /// gradient on its output and says so instead of adding zero.
+    #[test]
+    fn a_tape_run_out_of_order_is_an_error() {
+        tch::manual_seed(0);
+        let w = |shape: &[i64]| {
+            Tensor::randn(shape, (Kind::Float, Device::Cpu)).set_requires_grad(true)
+        };
+        let (w_ih, w_hh, b_ih, b_hh) = (w(&[6, 1]), w(&[6, 2]), w(&[6]), w(&[6]));
+        let params = [&w_ih, &w_hh, &b_ih, &b_hh];
+        let z0 = w(&[3, 2]);
+        let first = Taped::run(&z0, &params, |p| GruUnroll::new(p, 4)).unwrap();
+        let last_state = first.output().select(1, 3);
+        let second = Taped::run(&last_state, &params, |p| GruUnroll::new(p, 4)).unwrap();
+        let loss = second.output().sum(Kind::Float);
+        loss.backward();
+        // Right order: the second tape first. Wrong order: the first.
+        let err = first.tape.backward().unwrap_err();
+        assert!(err.to_string().contains("has no gradient"), "{err}");
+        second.tape.backward().unwrap();
+    }
 
     #[test]
-    fn the_pool_reuses_buffers_and_stays_bounded() {
-        let a = pool::array(1000, 100);
-        let ptr = a.as_ptr();
-        pool::give(a);
-        let b = pool::array(1000, 100);
-        assert_eq!(b.as_ptr(), ptr, "the buffer was reused");
-        assert_eq!(b.dim(), (1000, 100));
-        pool::give(b);
-        // Far more than the cap of odd sizes: the pool keeps a bounded amount.
-        for k in 0..200 {
-            pool::give(ndarray::Array2::zeros((1 << 20, 1 + k % 3)));
-        }
-        let held = pool::held_bytes();
-        assert!(held <= 512 << 20, "{held} bytes held");
+    fn a_gradient_of_the_wrong_size_is_an_error() {
+        let p = Tensor::zeros([2, 3], (Kind::Float, Device::Cpu)).set_requires_grad(true);
+        let g = ArrayD::<f32>::zeros(IxDyn(&[5]));
+        let err = inject(&[(&p, g.view())]).unwrap_err();
+        assert!(err.to_string().contains("6 elements"), "{err}");
     }
 }

@@ -1,8 +1,8 @@
 //! The neural-ODE dynamics through the public API.
 
 use latentdyn_models::{
-    parameter_count, poisson_nll, DynamicsConfig, ModelConfig, NodeConfig, NodeSolver,
-    SequentialAutoencoder, SolverMethod,
+    parameter_count, poisson_nll, DynamicsConfig, Method, ModelConfig, NodeConfig, NodeSolver,
+    SequentialAutoencoder,
 };
 use tch::{nn, Device, Kind, Tensor};
 
@@ -81,7 +81,7 @@ fn first_latent_is_z0_and_step_matches_unroll() {
 fn euler_is_one_explicit_step_per_bin() {
     let (_vs, m) = node_with(
         NodeSolver::Fixed {
-            method: SolverMethod::Euler,
+            method: Method::Euler,
             steps_per_bin: 1,
         },
         3,
@@ -103,7 +103,7 @@ fn adaptive_agrees_with_fine_rk4() {
     let (mut vs, m) = study(3, 5);
     let (mut vs2, fine) = node_with(
         NodeSolver::Fixed {
-            method: SolverMethod::Rk4,
+            method: Method::Rk4,
             steps_per_bin: 8,
         },
         3,

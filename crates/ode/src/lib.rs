@@ -12,12 +12,16 @@
 //! - [`solve_adaptive`]: embedded error control (Hairer–Nørsett–Wanner),
 //!   Hairer's initial step, dense output or torchdyn-style stepping onto the
 //!   output times ([`OutputMode`]).
+//! - [`solve_adaptive_recorded`], [`solve_fixed_recorded`] and
+//!   [`Recording::backward`]: backpropagation through the accepted steps of
+//!   a solve (the discrete adjoint), for hand-written training kernels.
 //! - [`solve_dde`]: constant-delay differential equations by the method of
 //!   steps with interpolated history.
 //! - [`test_models`]: problems with known solutions, used by the tests.
 //!
 //! Errors are typed ([`OdeError`]); bad input never panics or hangs.
 
+mod adjoint;
 mod dde;
 mod error;
 mod solve;
@@ -25,6 +29,7 @@ mod state;
 mod tableau;
 pub mod test_models;
 
+pub use adjoint::{solve_adaptive_recorded, solve_fixed_recorded, Recording};
 pub use dde::{solve_dde, DdeOptions, DdeProblem};
 pub use error::OdeError;
 pub use solve::{

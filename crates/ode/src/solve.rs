@@ -15,8 +15,14 @@ impl<S, F: Fn(f64, &S) -> S> OdeFn<S> for F {
     }
 }
 
-/// How [`solve_adaptive`] produces values at the output times.
+/// How [`solve_adaptive`] produces values at the output times (in configs:
+/// `interpolate`, `step-to-outputs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "kebab-case")
+)]
 pub enum OutputMode {
     /// Step freely and evaluate the method's dense output at the output times
     /// (an output that coincides with a step end takes the step's value).
@@ -142,9 +148,22 @@ pub struct AcceptedStep {
     pub t_end: f64,
     /// Right-hand-side evaluations made before this step's stages: stage
     /// `j ≥ 1` was evaluation number `rhs_before + j − 1` (counting from 0).
-    /// Stage 0 is f at the step's start: for FSAL methods the previous
-    /// accepted step's last stage (the first step: evaluation 0).
-    pub rhs_before: usize,
+    pub(crate) rhs_before: usize,
+    /// The evaluation that gave stage 0, f at the step's start: for FSAL
+    /// methods the previous accepted step's last stage (the first step:
+    /// evaluation 0).
+    pub(crate) stage0: usize,
+}
+
+impl AcceptedStep {
+    /// The evaluation number (counting from 0) of stage `i` of this step.
+    pub(crate) fn stage_eval(&self, i: usize) -> usize {
+        if i == 0 {
+            self.stage0
+        } else {
+            self.rhs_before + i - 1
+        }
+    }
 }
 
 /// The result of a solve: the states at the requested times.
@@ -462,11 +481,13 @@ pub fn solve_fixed<S: State, F: OdeFn<S>>(
     let mut y = y0.clone_state();
     let mut t = t0;
     let mut k0_valid = true;
+    let mut stage0 = 0;
     let mut accepted = Vec::with_capacity((t_eval.len() - 1) * substeps);
     for w in t_eval.windows(2) {
         let h = (w[1] - w[0]) / substeps as f64;
         for n in 0..substeps {
             if !k0_valid {
+                stage0 = stats.n_rhs;
                 work.k[0] = rhs(t, &y);
                 stats.n_rhs += 1;
             }
@@ -483,6 +504,7 @@ pub fn solve_fixed<S: State, F: OdeFn<S>>(
                 h,
                 t_end: t,
                 rhs_before,
+                stage0,
             });
             std::mem::swap(&mut y, &mut work.y1);
             if !y.all_finite() {
@@ -492,6 +514,7 @@ pub fn solve_fixed<S: State, F: OdeFn<S>>(
             if tableau.fsal {
                 let last = work.k.len() - 1;
                 work.k.swap(0, last);
+                stage0 = rhs_before + last - 1;
                 k0_valid = true;
             } else {
                 k0_valid = false;
@@ -650,6 +673,8 @@ pub(crate) fn integrate<S: State>(
         .unwrap_or(breakpoints.len());
     let mut last_rejected = false;
     let mut accepted = Vec::new();
+    // f0 was evaluation 0.
+    let mut stage0 = 0;
     let q = tableau.controller_order;
     let mut steps = 0usize;
     let mode = opts.output;
@@ -698,6 +723,7 @@ pub(crate) fn integrate<S: State>(
                 h: h_try,
                 t_end: t1,
                 rhs_before,
+                stage0,
             });
             let needs_interp = out < t_eval.len() && t_eval[out] < t1;
             if needs_interp || always_dense {
@@ -722,7 +748,9 @@ pub(crate) fn integrate<S: State>(
             if tableau.fsal {
                 let last = work.k.len() - 1;
                 work.k.swap(0, last);
+                stage0 = rhs_before + last - 1;
             } else {
+                stage0 = stats.n_rhs;
                 work.k[0] = rhs(t, &y);
                 stats.n_rhs += 1;
             }

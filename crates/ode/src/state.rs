@@ -26,6 +26,10 @@ pub trait State: Sized {
     /// Hairer's weighted RMS error norm,
     /// `sqrt(mean((err_i / (atol + rtol * max(|y0_i|, |y1_i|)))^2))` over all elements.
     fn error_norm(err: &Self, y0: &Self, y1: &Self, rtol: f64, atol: f64) -> f64;
+    /// `true` when every element is exactly zero (the adjoint skips such stages).
+    fn is_zero(&self) -> bool {
+        self.rms_norm() == 0.0
+    }
     /// Overwrite `self` with `other`, reusing `self`'s storage where the backend allows it.
     fn copy_from(&mut self, other: &Self) {
         *self = other.clone_state();

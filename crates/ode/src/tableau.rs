@@ -625,8 +625,14 @@ impl Tableau {
     }
 }
 
-/// The built-in methods, by name.
+/// The built-in methods, by name (in configs: `euler`, `midpoint`, `rk4`,
+/// `dopri5`, `tsit5`, `dop853`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "kebab-case")
+)]
 pub enum Method {
     /// Forward Euler (order 1, fixed step).
     Euler,
@@ -663,6 +669,12 @@ impl Method {
             Method::Tsit5 => Tableau::tsit5(),
             Method::Dop853 => Tableau::dop853(),
         }
+    }
+
+    /// Whether the method has an embedded error estimate (usable with
+    /// adaptive step control).
+    pub fn is_adaptive(&self) -> bool {
+        matches!(self, Method::Dopri5 | Method::Tsit5 | Method::Dop853)
     }
 
     /// Lowercase name, as accepted by [`FromStr`].
@@ -824,6 +836,7 @@ mod tests {
         for m in Method::ALL {
             assert_eq!(m.to_string().parse::<Method>().unwrap(), m);
             assert_eq!(m.tableau().name(), m.name());
+            assert_eq!(m.is_adaptive(), m.tableau().is_adaptive(), "{m}");
         }
         assert_eq!("TSIT5".parse::<Method>().unwrap(), Method::Tsit5);
         assert!("rk45".parse::<Method>().is_err());

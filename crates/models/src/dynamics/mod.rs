@@ -16,7 +16,6 @@ use crate::{check_shape, ModelError};
 mod discrete;
 mod gru;
 mod node;
-mod node_kernel;
 
 pub use discrete::DiscreteDynamics;
 pub use gru::GruDynamics;
@@ -60,11 +59,11 @@ pub trait Dynamics: fmt::Debug {
         Ok(Tensor::f_stack(&states, 1)?)
     }
 
-    /// The training path of [`Dynamics::unroll`] by hand-written kernels,
-    /// when this dynamics has one for `z0`'s kind and device: the trajectory
-    /// as a fresh autograd leaf and the [`Tape`](crate::Tape) that finishes its backward
-    /// pass (into the parameters and `z0`). `None` (the default): use
-    /// [`Dynamics::unroll`].
+    /// The training path of [`Dynamics::unroll`] by a hand-written kernel
+    /// (`latentdyn-kernels`), when this dynamics has one for `z0`'s kind and
+    /// device: [`Taped::run`] with the kernel, the trajectory as a fresh
+    /// autograd leaf whose tape finishes the backward pass into the
+    /// parameters and `z0`. `None` (the default): use [`Dynamics::unroll`].
     fn unroll_taped(&self, z0: &Tensor, steps: usize) -> Result<Option<Taped>, ModelError> {
         let _ = (z0, steps);
         Ok(None)

@@ -1,15 +1,20 @@
 //! The study's `node` dynamics: an MLP vector field integrated by the
-//! `latentdyn-ode` solvers on the `Tensor` backend, gradients flowing by
-//! backpropagation through every solver operation.
+//! `latentdyn-ode` solvers, on the `Tensor` backend (gradients by
+//! backpropagation through every solver operation) or, in training on the
+//! CPU, by the [`NodeSolve`] kernel (the same solve, backpropagated through
+//! its accepted steps by the ode crate's adjoint).
 
-use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
-use latentdyn_ode::{solve_adaptive, solve_fixed, AdaptiveOptions, OutputMode, Solution, Tableau};
+use latentdyn_kernels::{Integration, NodeSolve};
+use latentdyn_ode::{solve_adaptive, solve_fixed, AdaptiveOptions, Solution};
 use tch::{nn, Tensor};
 
 use super::{check_steps, Dynamics};
-use crate::config::{NodeConfig, NodeOutput, NodeSolver, SolverMethod};
+use crate::config::{NodeConfig, NodeSolver};
 use crate::layers::Mlp;
+use crate::tape::{kernel_applies, Taped};
 use crate::{check_shape, ModelError};
 
 /// Budget of attempted steps per adaptive solve. The study's solves take 69;
@@ -23,24 +28,25 @@ pub const MAX_SOLVER_STEPS: usize = 100_000;
 pub struct VectorField {
     /// The MLP (parameters under `vector_field/0` and `vector_field/2`).
     pub mlp: Mlp,
-    nfe: Cell<usize>,
+    /// Shared with the kernel, which counts its own evaluations.
+    nfe: Arc<AtomicUsize>,
 }
 
 impl VectorField {
     /// f(z) for `z` `[batch, L]`; counts one evaluation.
     pub fn forward(&self, z: &Tensor) -> Tensor {
-        self.nfe.set(self.nfe.get() + 1);
+        self.nfe.fetch_add(1, Ordering::Relaxed);
         self.mlp.forward(z)
     }
 
     /// Evaluations since the last reset.
     pub fn nfe(&self) -> usize {
-        self.nfe.get()
+        self.nfe.load(Ordering::Relaxed)
     }
 
     /// Zeroes the evaluation counter.
     pub fn reset_nfe(&self) {
-        self.nfe.set(0);
+        self.nfe.store(0, Ordering::Relaxed);
     }
 }
 
@@ -63,7 +69,7 @@ impl NodeDynamics {
         Ok(NodeDynamics {
             field: VectorField {
                 mlp,
-                nfe: Cell::new(0),
+                nfe: Arc::new(AtomicUsize::new(0)),
             },
             solver: cfg.solver.clone(),
             bins: cfg.bins,
@@ -80,39 +86,31 @@ impl NodeDynamics {
     pub fn solve(&self, z0: &Tensor, t_eval: &[f64]) -> Result<Solution<Tensor>, ModelError> {
         let f = |_t: f64, z: &Tensor| self.field.forward(z);
         Ok(match &self.solver {
-            NodeSolver::Adaptive {
-                method,
-                rtol,
-                atol,
-                output,
-            } => {
-                let opts = AdaptiveOptions {
-                    rtol: *rtol,
-                    atol: *atol,
-                    max_steps: MAX_SOLVER_STEPS,
-                    output: match output {
-                        NodeOutput::StepToOutputs => OutputMode::StepToOutputs,
-                        NodeOutput::Interpolate => OutputMode::Interpolate,
-                    },
-                    ..AdaptiveOptions::default()
-                };
-                solve_adaptive(&f, z0, t_eval, &tableau(*method), &opts)?
+            NodeSolver::Adaptive { method, .. } => {
+                solve_adaptive(&f, z0, t_eval, &method.tableau(), &self.adaptive_options())?
             }
             NodeSolver::Fixed {
                 method,
                 steps_per_bin,
-            } => solve_fixed(&f, z0, t_eval, &tableau(*method), *steps_per_bin)?,
+            } => solve_fixed(&f, z0, t_eval, &method.tableau(), *steps_per_bin)?,
         })
     }
-}
 
-fn tableau(m: SolverMethod) -> Tableau {
-    match m {
-        SolverMethod::Euler => Tableau::euler(),
-        SolverMethod::Midpoint => Tableau::midpoint(),
-        SolverMethod::Rk4 => Tableau::rk4(),
-        SolverMethod::Dopri5 => Tableau::dopri5(),
-        SolverMethod::Tsit5 => Tableau::tsit5(),
+    /// The adaptive solver's options (tolerances and output mode from the
+    /// config, the step budget [`MAX_SOLVER_STEPS`]).
+    fn adaptive_options(&self) -> AdaptiveOptions {
+        match &self.solver {
+            NodeSolver::Adaptive {
+                rtol, atol, output, ..
+            } => AdaptiveOptions {
+                rtol: *rtol,
+                atol: *atol,
+                max_steps: MAX_SOLVER_STEPS,
+                output: *output,
+                ..AdaptiveOptions::default()
+            },
+            NodeSolver::Fixed { .. } => AdaptiveOptions::default(),
+        }
     }
 }
 
@@ -145,54 +143,40 @@ impl Dynamics for NodeDynamics {
         Ok(Tensor::f_stack(&sol.y, 1)?)
     }
 
-    fn unroll_taped(
-        &self,
-        z0: &Tensor,
-        steps: usize,
-    ) -> Result<Option<crate::tape::Taped>, ModelError> {
+    /// By the [`NodeSolve`] kernel when the solve can be backpropagated
+    /// step by step (fixed steps, or adaptive steps landing on the
+    /// outputs), f32 on the CPU.
+    fn unroll_taped(&self, z0: &Tensor, steps: usize) -> Result<Option<Taped>, ModelError> {
         check_shape("initial condition", z0, &[None, Some(self.latent)])?;
         check_steps(steps)?;
         let mlp = &self.field.mlp;
-        let cpu_f32 = |t: &Tensor| t.device() == tch::Device::Cpu && t.kind() == tch::Kind::Float;
-        let NodeSolver::Adaptive {
-            method,
-            rtol,
-            atol,
-            output: NodeOutput::StepToOutputs,
-        } = &self.solver
-        else {
-            return Ok(None);
+        let (method, integration) = match &self.solver {
+            NodeSolver::Adaptive { method, output, .. } => {
+                if *output != latentdyn_ode::OutputMode::StepToOutputs {
+                    return Ok(None);
+                }
+                (method, Integration::Adaptive(self.adaptive_options()))
+            }
+            NodeSolver::Fixed {
+                method,
+                steps_per_bin,
+            } => (
+                method,
+                Integration::Fixed {
+                    substeps: *steps_per_bin,
+                },
+            ),
         };
-        if !cpu_f32(z0) || !cpu_f32(&mlp.l1.weight) {
+        if !kernel_applies(&[z0, &mlp.l1.weight]) {
             return Ok(None);
         }
-        let opts = AdaptiveOptions {
-            rtol: *rtol,
-            atol: *atol,
-            max_steps: MAX_SOLVER_STEPS,
-            output: OutputMode::StepToOutputs,
-            ..AdaptiveOptions::default()
-        };
-        let params = super::node_kernel::MlpParams::from_tensors(
-            &mlp.l1.weight,
-            &mlp.l1.bias,
-            &mlp.l2.weight,
-            &mlp.l2.bias,
-        )?;
-        let tensors =
-            [&mlp.l1.weight, &mlp.l1.bias, &mlp.l2.weight, &mlp.l2.bias].map(Tensor::shallow_clone);
+        let params = [&mlp.l1.weight, &mlp.l1.bias, &mlp.l2.weight, &mlp.l2.bias];
         let t_eval: Vec<f64> = (0..steps).map(|i| self.time(i)).collect();
-        let count = || self.field.nfe.set(self.field.nfe.get() + 1);
-        let taped = super::node_kernel::solve_taped(
-            params,
-            tensors,
-            z0,
-            &t_eval,
-            &tableau(*method),
-            &opts,
-            &count,
-        )?;
-        Ok(taped.map(|(leaf, tape)| (leaf, Box::new(tape) as Box<dyn crate::tape::Tape>)))
+        let nfe = Arc::clone(&self.field.nfe);
+        Taped::run(z0, &params, |p| {
+            NodeSolve::new(p, t_eval, method.tableau(), integration, Some(nfe))
+        })
+        .map(Some)
     }
 
     fn evaluations(&self) -> Option<usize> {

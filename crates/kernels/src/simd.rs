@@ -1,9 +1,10 @@
-//! Elementwise kernels compiled twice: for the baseline x86-64 target (SSE2)
-//! and with AVX2 + FMA, chosen at run time. Everything else in the crate is
-//! safe code; the one `unsafe` here calls a function compiled for CPU
-//! features that were checked to be present just before.
+//! Kernels compiled twice: for the baseline x86-64 target (SSE2) and with
+//! AVX2 + FMA, chosen at run time ([`avx2_dispatch`]). This file holds the
+//! workspace's one `unsafe` (a tidy test keeps it so): the call of a
+//! function compiled for CPU features that were checked to be present just
+//! before.
 
-use crate::fused_gru::tanh;
+use crate::activation::tanh;
 
 /// Defines `$name` as a call of the `#[inline(always)]` function `$portable`
 /// that runs a copy compiled with AVX2 + FMA when the CPU has them, and the

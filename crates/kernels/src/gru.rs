@@ -22,13 +22,17 @@
 //! ```
 //!
 //! Invariant: results agree with libtorch's GRU and its autograd gradients
-//! to f32 rounding (tested in `tests/fused_gru.rs`); they are not bitwise
-//! equal, since the sums run in a different order.
+//! to f32 rounding (tested in `latentdyn-models`' `tests/kernels.rs`); they
+//! are not bitwise equal, since the sums run in a different order.
+//!
+//! [`crate::BiGruFinal`] (the encoder) and [`crate::GruUnroll`] (the GRU
+//! dynamics) are the layer kernels built on this file.
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array1, Array2, ArrayView2, ArrayView3, ArrayViewD, Axis};
+use ndarray::{s, Array1, Array2, ArrayD, ArrayView2, ArrayView3, Axis};
 
-use crate::tape::pool;
+use crate::activation::{sigmoid, tanh};
+use crate::{pool, KernelError};
 
 /// One direction's parameters in PyTorch's layout.
 #[derive(Debug, Clone)]
@@ -52,13 +56,53 @@ impl GruParams {
         self.w_hh.ncols()
     }
 
-    /// `w_ih, w_hh, b_ih, b_hh` (PyTorch's parameter order) as views.
-    pub(crate) fn views(&self) -> [ArrayViewD<'_, f32>; 4] {
+    /// The parameters from `params[first..first + 4]`, `w_ih [3H, C], w_hh
+    /// [3H, H], b_ih [3H], b_hh [3H]` (PyTorch's order), checked.
+    pub fn from_params(
+        kernel: &'static str,
+        params: &[ArrayD<f32>],
+        first: usize,
+    ) -> Result<Self, KernelError> {
+        let p = GruParams {
+            w_ih: crate::param(kernel, params, first, "weight_ih")?,
+            w_hh: crate::param(kernel, params, first + 1, "weight_hh")?,
+            b_ih: crate::param(kernel, params, first + 2, "bias_ih")?,
+            b_hh: crate::param(kernel, params, first + 3, "bias_hh")?,
+        };
+        let h = p.w_hh.ncols();
+        let three = 3 * h;
+        if p.w_hh.nrows() != three
+            || p.w_ih.nrows() != three
+            || p.b_ih.len() != three
+            || p.b_hh.len() != three
+        {
+            return Err(KernelError::Parameters {
+                kernel,
+                reason: format!(
+                    "weight_ih {:?}, weight_hh {:?}, bias_ih {:?}, bias_hh {:?} are not a GRU's",
+                    p.w_ih.shape(),
+                    p.w_hh.shape(),
+                    p.b_ih.shape(),
+                    p.b_hh.shape()
+                ),
+            });
+        }
+        Ok(p)
+    }
+
+    /// Input size C.
+    pub fn inputs(&self) -> usize {
+        self.w_ih.ncols()
+    }
+
+    /// `w_ih, w_hh, b_ih, b_hh` (PyTorch's parameter order), as a gradient
+    /// list.
+    pub fn into_dyn(self) -> [ArrayD<f32>; 4] {
         [
-            self.w_ih.view().into_dyn(),
-            self.w_hh.view().into_dyn(),
-            self.b_ih.view().into_dyn(),
-            self.b_hh.view().into_dyn(),
+            self.w_ih.into_dyn(),
+            self.w_hh.into_dyn(),
+            self.b_ih.into_dyn(),
+            self.b_hh.into_dyn(),
         ]
     }
 }
@@ -86,49 +130,6 @@ pub struct DirectionTape {
     n: Array2<f32>,
     /// `W_hn h + b_hn`.
     ghn: Array2<f32>,
-}
-
-/// e^x for f32, branch-free so that loops over slices vectorise: Cody–Waite
-/// range reduction x = k·ln 2 + r, |r| ≤ ln 2 / 2, a degree-6 polynomial
-/// for e^r (Cephes `expf`), and 2^k built in the exponent bits. Relative
-/// error below 2e-7 on [-87, 88]; inputs are clamped there, so e^x never
-/// overflows to ∞ or underflows to a subnormal.
-#[inline(always)]
-fn exp(x: f32) -> f32 {
-    // Adding and subtracting 1.5·2²³ rounds to the nearest integer with
-    // plain float arithmetic (`f32::round` is a libm call on baseline x86-64
-    // and would stop the loop from vectorising).
-    //
-    // The rounded sum also holds k as an integer in its low mantissa bits
-    // (|k| < 2²²): subtracting the bit patterns reads it without a
-    // float-to-int conversion, whose saturating semantics (`as i32`) LLVM
-    // can only emit as scalar code.
-    const ROUND: f32 = 12_582_912.0;
-    let x = x.clamp(-87.0, 88.0);
-    let shifted = x * std::f32::consts::LOG2_E + ROUND;
-    let k = shifted - ROUND;
-    let k_int = shifted.to_bits().wrapping_sub(ROUND.to_bits()) as i32;
-    let r = x - k * 0.693_359_4 + k * 2.121_944_4e-4;
-    let p = 1.987_569_1e-4_f32;
-    let p = p * r + 1.398_199_9e-3;
-    let p = p * r + 8.333_452e-3;
-    let p = p * r + 4.166_579_6e-2;
-    let p = p * r + 1.666_666_5e-1;
-    let p = p * r + 0.5;
-    let e = p * r * r + r + 1.0;
-    e * f32::from_bits(((k_int + 127) as u32) << 23)
-}
-
-/// The logistic function 1 / (1 + e^(−x)).
-#[inline(always)]
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + exp(-x))
-}
-
-/// tanh x = 1 − 2 / (e^(2x) + 1): absolute error below 3e-7.
-#[inline(always)]
-pub(crate) fn tanh(x: f32) -> f32 {
-    1.0 - 2.0 / (exp(2.0 * x) + 1.0)
 }
 
 crate::simd::avx2_dispatch! {
@@ -285,9 +286,9 @@ crate::simd::avx2_dispatch! {
 }
 
 /// Steps whose gate gradients are kept together, so that the weight
-/// gradients are products over `CHUNK · B` rows. Measured on the train-step
-/// bench: 1 and 3 are within noise of each other; 10 was clearly slower
-/// (the gradients have left the cache by the time they are multiplied).
+/// gradients are products over `CHUNK · B` rows while those gradients are
+/// still in cache (the choice is measured in docs/ARCHITECTURE.md, "Kernel
+/// tuning").
 const CHUNK: usize = 3;
 
 #[inline(always)]
@@ -455,32 +456,4 @@ pub fn time_major(x: ndarray::ArrayView3<'_, f32>, reverse: bool) -> Array2<f32>
             .assign(&x.index_axis(Axis(1), src));
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn activations_match_the_standard_library() {
-        let (mut e_exp, mut e_sig, mut e_tanh) = (0.0f64, 0.0f64, 0.0f64);
-        let mut x = -87.0f32;
-        while x <= 88.0 {
-            let want = f64::from(x).exp();
-            e_exp = e_exp.max(((f64::from(exp(x)) - want) / want).abs());
-            let s = 1.0 / (1.0 + (-f64::from(x)).exp());
-            e_sig = e_sig.max((f64::from(sigmoid(x)) - s).abs());
-            e_tanh = e_tanh.max((f64::from(tanh(x)) - f64::from(x).tanh()).abs());
-            x += 0.001_37;
-        }
-        assert!(e_exp < 3e-7, "exp: relative error {e_exp:e}");
-        assert!(e_sig < 2e-7, "sigmoid: absolute error {e_sig:e}");
-        assert!(e_tanh < 3e-7, "tanh: absolute error {e_tanh:e}");
-        // Saturation without ∞ or NaN far outside the range.
-        for x in [-1e30f32, -200.0, 200.0, 1e30] {
-            assert!(exp(x).is_finite() && sigmoid(x).is_finite() && tanh(x).is_finite());
-        }
-        assert_eq!(tanh(-1e30), -1.0);
-        assert_eq!(sigmoid(1e30), 1.0);
-    }
 }

@@ -1,11 +1,12 @@
-//! The hand-written kernels (GRU encoder, GRU dynamics, neural ODE) against
-//! libtorch's layers and autograd: the same states and the same parameter
-//! gradients, to f32 rounding, alone and inside the whole model (dropout on,
-//! same seed), on one thread and on two.
+//! The hand-written kernels of `latentdyn-kernels` (GRU encoder, GRU
+//! dynamics, discrete MLP cell, neural ODE), run through the tape adapter,
+//! against libtorch's layers and autograd: the same states and the same
+//! parameter gradients, to f32 rounding, alone and inside the whole model
+//! (dropout on, same seed), on one thread and on two.
 
 use latentdyn_models::{
     poisson_nll, Dynamics, Encoder, GruDynamics, ModelConfig, NodeDynamics, SequentialAutoencoder,
-    Tape,
+    Tapes,
 };
 use tch::{nn, Device, Kind, Tensor};
 
@@ -62,14 +63,14 @@ fn encoder_matches_libtorch(threads: i32) {
     let g_ref = grads(&vs);
 
     zero(&vs);
-    let (h, tape) = enc.forward_taped(&x).unwrap();
+    let mut tapes = Tapes::new();
+    let h = tapes.push(enc.forward_taped(&x).unwrap());
     assert!(
         rel(&h, &h_ref) < 1e-6,
         "final states differ: {}",
         rel(&h, &h_ref)
     );
-    (&h * &probe).sum(Kind::Float).backward();
-    Tape::backward(&tape).unwrap();
+    tapes.backward(&(&h * &probe).sum(Kind::Float)).unwrap();
     let g = grads(&vs);
     assert_eq!(g.len(), 8);
     for ((name, a), (_, b)) in g.iter().zip(&g_ref) {
@@ -96,9 +97,9 @@ fn gradients_accumulate_like_autograd() {
     let enc = Encoder::new(&vs.root(), 3, 4).unwrap();
     let x = spikes(2, 6, 3, 4);
     let run = || {
-        let (h, tape) = enc.forward_taped(&x).unwrap();
-        h.square().sum(Kind::Float).backward();
-        Tape::backward(&tape).unwrap();
+        let mut tapes = Tapes::new();
+        let h = tapes.push(enc.forward_taped(&x).unwrap());
+        tapes.backward(&h.square().sum(Kind::Float)).unwrap();
     };
     run();
     let once = grads(&vs);
@@ -106,10 +107,14 @@ fn gradients_accumulate_like_autograd() {
     for ((name, twice), (_, one)) in grads(&vs).iter().zip(&once) {
         assert!(rel(twice, &(one * 2.0)) < 1e-6, "{name}");
     }
-    // A loss that ignores the encoder leaves its gradients alone.
+    // A loss that ignores the encoder is an error, not a silent zero, and
+    // leaves its gradients alone.
     zero(&vs);
-    let (_h, tape) = enc.forward_taped(&x).unwrap();
-    Tape::backward(&tape).unwrap();
+    let mut tapes = Tapes::new();
+    let _h = tapes.push(enc.forward_taped(&x).unwrap());
+    let unrelated = Tensor::ones([1], (Kind::Float, Device::Cpu)).set_requires_grad(true);
+    let err = tapes.backward(&unrelated.sum(Kind::Float)).unwrap_err();
+    assert!(err.to_string().contains("no gradient"), "{err}");
     for (name, g) in grads(&vs) {
         assert_eq!(g.abs().sum(Kind::Float).double_value(&[]), 0.0, "{name}");
     }
@@ -126,6 +131,31 @@ fn whole_model_gradients_match_with_dropout_on() {
         (ModelConfig::study_node(10), 2),
         (ModelConfig::study_node_discrete(3), 2),
     ];
+    // Solvers beyond the study's: fixed steps (non-FSAL RK4, FSAL Tsit5)
+    // and an adaptive method without FSAL (DOP853), all by the kernel.
+    for solver in [
+        latentdyn_models::NodeSolver::Fixed {
+            method: latentdyn_models::Method::Rk4,
+            steps_per_bin: 2,
+        },
+        latentdyn_models::NodeSolver::Fixed {
+            method: latentdyn_models::Method::Tsit5,
+            steps_per_bin: 1,
+        },
+        latentdyn_models::NodeSolver::Adaptive {
+            method: latentdyn_models::Method::Dop853,
+            rtol: 1e-3,
+            atol: 1e-3,
+            output: latentdyn_models::OutputMode::StepToOutputs,
+        },
+    ] {
+        let mut cfg = ModelConfig::study_node(3);
+        match &mut cfg.dynamics {
+            latentdyn_models::DynamicsConfig::Node(n) => n.solver = solver,
+            other => panic!("study_node has {other:?}"),
+        }
+        cases.push((cfg, 2));
+    }
     for k in 0..5 {
         let cfg = ModelConfig::ablation(k, 3).unwrap();
         // MLP cells run by hand; the vanilla RNN cell stays with libtorch.
@@ -171,8 +201,11 @@ fn whole_model_matches(cfg: &ModelConfig, tapes: usize, batch: i64) {
             tch::manual_seed(99); // the same dropout masks for both paths
             let out = model.forward_t(&x, true).unwrap();
             let loss = poisson_nll(&out.log_rates, &x, None).unwrap();
+            let taped = out.taped_layers();
             out.backward(&loss).unwrap();
-            (loss.double_value(&[]), out.tapes.len(), grads(&vs))
+            // The tapes ran: a second backward pass is refused.
+            assert!(out.backward(&loss).is_err());
+            (loss.double_value(&[]), taped, grads(&vs))
         };
         model.set_kernels(latentdyn_models::Kernels::Libtorch);
         let (loss_ref, taped_ref, g_ref) = step(&model);
@@ -196,10 +229,10 @@ fn eval_mode_and_f64_models_use_libtorch() {
     let mut vs = nn::VarStore::new(Device::Cpu);
     let model = SequentialAutoencoder::new(&vs.root(), &ModelConfig::study_gru(3), 4).unwrap();
     let x = spikes(3, 8, 4, 2);
-    assert!(model.forward_t(&x, false).unwrap().tapes.is_empty());
-    assert_eq!(model.forward_t(&x, true).unwrap().tapes.len(), 2);
+    assert_eq!(model.forward_t(&x, false).unwrap().taped_layers(), 0);
+    assert_eq!(model.forward_t(&x, true).unwrap().taped_layers(), 2);
     vs.double();
-    assert!(model.forward_t(&x, true).unwrap().tapes.is_empty());
+    assert_eq!(model.forward_t(&x, true).unwrap().taped_layers(), 0);
 }
 
 #[test]
@@ -220,17 +253,21 @@ fn gru_dynamics_unroll_matches_libtorch_with_gradients_into_z0() {
     zero(&vs);
     let mut z0g = z0.grad();
     let _ = z0g.zero_();
-    let (latents, tape) = dynamics
-        .unroll_taped(&z0, 30)
-        .unwrap()
-        .expect("f32 on the CPU");
+    let mut tapes = Tapes::new();
+    let latents = tapes.push(
+        dynamics
+            .unroll_taped(&z0, 30)
+            .unwrap()
+            .expect("f32 on the CPU"),
+    );
     assert!(
         rel(&latents, &reference) < 1e-6,
         "{}",
         rel(&latents, &reference)
     );
-    (&latents * &probe).sum(Kind::Float).backward();
-    tape.backward().unwrap();
+    tapes
+        .backward(&(&latents * &probe).sum(Kind::Float))
+        .unwrap();
     for ((name, a), (_, b)) in grads(&vs).iter().zip(&g_ref) {
         if b.abs().max().double_value(&[]) == 0.0 {
             // weight_ih sees only zero inputs: no gradient either way.
@@ -270,10 +307,12 @@ fn node_unroll_matches_libtorch_with_the_same_evaluations_and_gradients() {
     zero(&vs);
     let _ = z0.grad().zero_();
     node.reset_evaluations();
-    let (latents, tape) = node
-        .unroll_taped(&z0, 70)
-        .unwrap()
-        .expect("Tsit5 to the outputs");
+    let mut tapes = Tapes::new();
+    let latents = tapes.push(
+        node.unroll_taped(&z0, 70)
+            .unwrap()
+            .expect("Tsit5 to the outputs"),
+    );
     assert_eq!(
         node.evaluations().unwrap(),
         nfe_ref,
@@ -284,8 +323,9 @@ fn node_unroll_matches_libtorch_with_the_same_evaluations_and_gradients() {
         "{}",
         rel(&latents, &reference)
     );
-    (&latents * &probe).sum(Kind::Float).backward();
-    tape.backward().unwrap();
+    tapes
+        .backward(&(&latents * &probe).sum(Kind::Float))
+        .unwrap();
     for ((name, a), (_, b)) in grads(&vs).iter().zip(&g_ref) {
         assert!(rel(a, b) < 1e-4, "{name}: relative error {}", rel(a, b));
     }
