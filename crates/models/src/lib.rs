@@ -30,8 +30,13 @@
 //! # Ok::<(), latentdyn_models::ModelError>(())
 //! ```
 //!
+//! In training on the CPU the encoder and the dynamics run by the
+//! hand-written kernels of `latentdyn-kernels`, plugged into autograd by
+//! [`Taped::run`]; [`SaeOutput::backward`] finishes their backward passes.
+//!
 //! This crate depends on `latentdyn-ode` (its `Tensor` state backend drives
-//! the neural ODE) and on nothing that knows about datasets.
+//! the neural ODE), on `latentdyn-kernels`, and on nothing that knows about
+//! datasets.
 
 pub mod config;
 pub mod convert;

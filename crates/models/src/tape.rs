@@ -15,7 +15,7 @@
 //! once, in reverse order of the forward passes (a layer's output gradient
 //! is complete only after every later layer has injected its own); and a
 //! tape whose output has no gradient at that point is an error
-//! ([`KernelError`]-backed [`ModelError::Tape`]), never a silent zero.
+//! ([`ModelError::Tape`]), never a silent zero.
 
 use std::fmt;
 
