@@ -16,7 +16,9 @@
 mod dataset;
 mod eig;
 mod error;
+mod h5;
 mod mackey_glass;
+mod nwb;
 mod pipeline;
 pub mod random;
 mod simulate;
@@ -31,6 +33,7 @@ pub use dataset::{
 pub use eig::{eigenvalues3, Complex};
 pub use error::DataError;
 pub use mackey_glass::{history_value, integrate_scalar, HISTORY_SPREAD};
+pub use nwb::{import_nwb, BinnedRecording, Heldout, ImportOptions, ImportSummary};
 pub use pipeline::{
     column_mean_std, generate, generate_many, generate_with_progress, readout_matrix, split_indices,
 };

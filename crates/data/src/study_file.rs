@@ -13,12 +13,16 @@
 
 use std::path::Path;
 
-use hdf5_reader::{Datatype, Hdf5File};
-use ndarray::{Array1, Array2, Array3, ArrayD, Axis, Ix1, Ix2, Ix3};
+use ndarray::{Array1, Array2, Array3, Axis, Ix2};
 
 use crate::dataset::{check_finite, check_split_named, Integrator, Metadata, Provenance, Seeds};
+use crate::h5::{self, H5};
 use crate::simulate::LatentInfo;
 use crate::{file_sha256, DataError, Dataset, DatasetSpec, SystemKind};
+
+/// Where the study's files keep their arrays, for error messages.
+const STUDY_LAYOUT: &str = "the study's layout has root-level \
+     {train,valid,test}_{data,activity,latents,times,inds}, readout, orig_mean and orig_std";
 
 /// The splits in the order of the file's keys.
 const SPLITS: [&str; 3] = ["train", "valid", "test"];
@@ -65,10 +69,12 @@ pub fn load_study_h5(path: &Path) -> Result<Dataset, DataError> {
         });
     }
     let spec = spec_from_name(path)?;
-    let file = Hdf5File::open(path).map_err(|e| {
-        DataError::corrupt(path, "(file)", format!("not a readable HDF5 file: {e}"))
-    })?;
-    let r = Reader { path, file: &file };
+    let file = h5::open(path)?;
+    let r = H5 {
+        path,
+        file: &file,
+        layout: STUDY_LAYOUT,
+    };
 
     let readout: Array2<f64> = r
         .read_f64("readout")?
@@ -278,113 +284,6 @@ fn spec_from_name(path: &Path) -> Result<DatasetSpec, DataError> {
     spec.validate()
         .map_err(|e| DataError::corrupt(path, "(file name)", e))?;
     Ok(spec)
-}
-
-struct Reader<'a> {
-    path: &'a Path,
-    file: &'a Hdf5File,
-}
-
-impl Reader<'_> {
-    fn dataset(&self, key: &str) -> Result<hdf5_reader::Dataset, DataError> {
-        self.file.dataset(key).map_err(|e| {
-            DataError::corrupt(
-                self.path,
-                key,
-                format!("cannot be read ({e}); the study's layout has root-level {{train,valid,test}}_{{data,activity,latents,times,inds}}, readout, orig_mean and orig_std"),
-            )
-        })
-    }
-
-    fn shape(&self, key: &str) -> Vec<usize> {
-        self.file
-            .dataset(key)
-            .map(|d| d.shape().iter().map(|&v| v as usize).collect())
-            .unwrap_or_default()
-    }
-
-    fn shape_err(&self, key: &str, expected: &[usize], found: Vec<usize>) -> DataError {
-        DataError::Shape {
-            path: self.path.to_path_buf(),
-            field: key.into(),
-            expected: expected.to_vec(),
-            found,
-        }
-    }
-
-    fn corrupt(&self, key: &str, e: impl std::fmt::Display) -> DataError {
-        DataError::corrupt(self.path, key, format!("cannot be decoded: {e}"))
-    }
-
-    /// Any float or integer dataset as f64.
-    fn read_f64(&self, key: &str) -> Result<ArrayD<f64>, DataError> {
-        let ds = self.dataset(key)?;
-        let e = |err| self.corrupt(key, err);
-        Ok(match ds.dtype() {
-            Datatype::FloatingPoint { size: 8, .. } => ds.read_array::<f64>().map_err(e)?,
-            Datatype::FloatingPoint { size: 4, .. } => {
-                ds.read_array::<f32>().map_err(e)?.mapv(f64::from)
-            }
-            Datatype::FixedPoint { .. } => self.read_i64(key)?.into_dyn().mapv(|v| v as f64),
-            other => {
-                return Err(DataError::corrupt(
-                    self.path,
-                    key,
-                    format!("holds {other:?}, expected floating-point numbers"),
-                ))
-            }
-        })
-    }
-
-    /// A one-dimensional integer dataset as i64.
-    fn read_i64(&self, key: &str) -> Result<Array1<i64>, DataError> {
-        let ds = self.dataset(key)?;
-        let e = |err| self.corrupt(key, err);
-        let a: ArrayD<i64> = match ds.dtype() {
-            Datatype::FixedPoint {
-                size: 8,
-                signed: true,
-                ..
-            } => ds.read_array::<i64>().map_err(e)?,
-            Datatype::FixedPoint {
-                size: 8,
-                signed: false,
-                ..
-            } => ds
-                .read_array::<u64>()
-                .map_err(e)?
-                .mapv(|v| v.min(i64::MAX as u64) as i64),
-            Datatype::FixedPoint {
-                size: 4,
-                signed: true,
-                ..
-            } => ds.read_array::<i32>().map_err(e)?.mapv(i64::from),
-            Datatype::FixedPoint {
-                size: 4,
-                signed: false,
-                ..
-            } => ds.read_array::<u32>().map_err(e)?.mapv(i64::from),
-            other => {
-                return Err(DataError::corrupt(
-                    self.path,
-                    key,
-                    format!("holds {other:?}, expected integer trial indices"),
-                ))
-            }
-        };
-        let found = a.shape().to_vec();
-        a.into_dimensionality::<Ix1>()
-            .map_err(|_| self.shape_err(key, &[found.first().copied().unwrap_or(0)], found))
-    }
-
-    fn read3(&self, key: &str, expected: [usize; 3]) -> Result<Array3<f64>, DataError> {
-        let a = self.read_f64(key)?;
-        let found = a.shape().to_vec();
-        a.into_dimensionality::<Ix3>()
-            .ok()
-            .filter(|a| a.shape() == expected)
-            .ok_or_else(|| self.shape_err(key, &expected, found))
-    }
 }
 
 /// Spike counts stored as floats must be whole, finite and ≥ 0.
