@@ -557,7 +557,9 @@ fn resample(r: &H5<'_>, group: &str, centres: &[Vec<f64>]) -> Result<Array3<f64>
         if t.len() != n {
             return Err(r.shape_err(&key("timestamps"), &[n], vec![t.len()]));
         }
-        if let Some(i) = (1..n).find(|&i| t[i] <= t[i - 1] || !t[i].is_finite() || t[i - 1].is_nan()) {
+        if let Some(i) =
+            (1..n).find(|&i| t[i] <= t[i - 1] || !t[i].is_finite() || t[i - 1].is_nan())
+        {
             return Err(r.corrupt(
                 &key("timestamps"),
                 format!(

@@ -8,7 +8,7 @@ use crate::config::ModelConfig;
 use crate::dynamics::{build_dynamics, Dynamics};
 use crate::encoder::Encoder;
 use crate::layers::Linear;
-use crate::tape::Tapes;
+use crate::tape::{Taped, Tapes};
 use crate::{check_shape, ModelError};
 
 /// What one forward pass produces.
@@ -44,8 +44,10 @@ impl SaeOutput {
         tapes.backward(loss)
     }
 
-    /// How many layers ran by hand-written kernels (0 in evaluation mode,
-    /// in f64, on CUDA or with [`Kernels::Libtorch`]).
+    /// How many layers' backward passes are waiting to run: the layers that
+    /// trained by hand-written kernels (0 in evaluation mode, where the
+    /// kernels run but keep no tape, and in f64, on CUDA or with
+    /// [`Kernels::Libtorch`]).
     pub fn taped_layers(&self) -> usize {
         self.tapes
             .lock()
@@ -74,10 +76,10 @@ pub struct SequentialAutoencoder {
     kernels: Kernels,
 }
 
-/// Which code computes a training-mode forward pass (and its gradients) on
-/// the CPU: the hand-written kernels (the default) or libtorch's operators
-/// and autograd throughout. Both compute the same function and gradients up
-/// to f32 rounding; evaluation, f64 and CUDA always use libtorch.
+/// Which code computes a forward pass (and, in training, its gradients) on
+/// the CPU in f32: the hand-written kernels (the default) or libtorch's
+/// operators and autograd throughout. Both compute the same function and
+/// gradients up to f32 rounding; f64 and CUDA always use libtorch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Kernels {
     /// The hand-written CPU kernels of `latentdyn-kernels`.
@@ -173,14 +175,25 @@ impl SequentialAutoencoder {
 
     /// The full forward pass on spike counts `[batch, time, channels]`
     /// (any floating or integer kind; cast to the parameters' kind and moved
-    /// to their device). `train` switches dropout on.
+    /// to their device). `train` switches dropout on. On the CPU in f32 the
+    /// encoder and the dynamics run by the hand-written kernels (unless
+    /// [`Kernels::Libtorch`]), keeping their tapes for
+    /// [`SaeOutput::backward`] in training only.
     pub fn forward_t(&self, spikes: &Tensor, train: bool) -> Result<SaeOutput, ModelError> {
         let steps = spikes.size().get(1).copied().unwrap_or(0);
         let x = self.prepare(spikes)?;
-        let hand = train && self.kernels == Kernels::Hand && self.encoder.can_tape(&x);
+        // The kernels also run evaluation (no dropout, no tape kept).
+        let hand = self.kernels == Kernels::Hand && self.encoder.can_tape(&x);
         let mut tapes = Tapes::new();
+        let mut keep = |taped: Taped| {
+            if train {
+                tapes.push(taped)
+            } else {
+                taped.into_output()
+            }
+        };
         let h = if hand {
-            tapes.push(self.encoder.forward_taped(&x)?)
+            keep(self.encoder.forward_taped(&x)?)
         } else {
             self.encoder.forward(&x)?.1
         };
@@ -191,7 +204,7 @@ impl SequentialAutoencoder {
             None
         };
         let latents = match taped {
-            Some(taped) => tapes.push(taped),
+            Some(taped) => keep(taped),
             None => self.dynamics.unroll(&z0, steps as usize)?,
         };
         let log_rates = self.readout.forward(&latents);

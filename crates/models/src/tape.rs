@@ -104,6 +104,11 @@ impl Taped {
     pub fn output(&self) -> &Tensor {
         &self.output
     }
+
+    /// The output alone, detached, the backward pass dropped (evaluation).
+    pub fn into_output(self) -> Tensor {
+        self.output.detach()
+    }
 }
 
 /// Hand-written backward passes of one forward pass, in forward order.

@@ -223,7 +223,7 @@ fn whole_model_matches(cfg: &ModelConfig, tapes: usize, batch: i64) {
 }
 
 #[test]
-fn eval_mode_and_f64_models_use_libtorch() {
+fn eval_mode_keeps_no_tapes_and_f64_models_use_libtorch() {
     let _guard = lock();
     tch::manual_seed(1);
     let mut vs = nn::VarStore::new(Device::Cpu);
@@ -233,6 +233,51 @@ fn eval_mode_and_f64_models_use_libtorch() {
     assert_eq!(model.forward_t(&x, true).unwrap().taped_layers(), 2);
     vs.double();
     assert_eq!(model.forward_t(&x, true).unwrap().taped_layers(), 0);
+}
+
+/// The validation pass (evaluation mode, under `no_grad`, as the trainer
+/// runs it) by the kernels equals libtorch's to f32 rounding, with the
+/// same number of vector-field evaluations.
+#[test]
+fn eval_mode_by_the_kernels_matches_libtorch() {
+    let _guard = lock();
+    for threads in [1, 2] {
+        tch::set_num_threads(threads);
+        for cfg in [
+            ModelConfig::study_gru(3),
+            ModelConfig::study_gru(25),
+            ModelConfig::study_node(3),
+            ModelConfig::study_node(10),
+            ModelConfig::study_node_discrete(3),
+            ModelConfig::ablation(0, 3).unwrap(),
+            ModelConfig::ablation(3, 3).unwrap(),
+        ] {
+            tch::manual_seed(21);
+            let vs = nn::VarStore::new(Device::Cpu);
+            let mut model = SequentialAutoencoder::new(&vs.root(), &cfg, 10).unwrap();
+            // Large enough on two threads to split the batch (64 and 128 rows).
+            let x = spikes(if threads == 2 { 150 } else { 40 }, 70, 10, 6);
+            let pass = |model: &SequentialAutoencoder| {
+                model.dynamics.reset_evaluations();
+                let out = tch::no_grad(|| model.forward_t(&x, false).unwrap());
+                assert_eq!(out.taped_layers(), 0);
+                assert!(!out.log_rates.requires_grad());
+                (out.log_rates, out.latents, model.dynamics.evaluations())
+            };
+            model.set_kernels(latentdyn_models::Kernels::Libtorch);
+            let (rates_ref, latents_ref, nfe_ref) = pass(&model);
+            model.set_kernels(latentdyn_models::Kernels::Hand);
+            let (rates, latents, nfe) = pass(&model);
+            assert_eq!(nfe, nfe_ref, "{cfg:?}: evaluations");
+            assert!(
+                rel(&rates, &rates_ref) < 1e-5,
+                "{cfg:?}: log-rates {}",
+                rel(&rates, &rates_ref)
+            );
+            assert!(rel(&latents, &latents_ref) < 1e-5, "{cfg:?}: latents");
+        }
+    }
+    tch::set_num_threads(1);
 }
 
 #[test]
