@@ -10,14 +10,76 @@
 //! --kernels` chooses.
 //! Runs with `GOMP_SPINCOUNT=10000` and `GLIBC_TUNABLES` for malloc unless
 //! they are set, as `latentdyn` does (`latentdyn_models::runtime`).
+//!
+//! The distance to the machine's limit is printed before the timings: the
+//! sgemm rate of this process (a 2048² product through libtorch, on the
+//! same threads) and, per config, the step's matrix-product FLOP count
+//! ([`step_flop`]) and the GFLOP/s a median of five steps achieves.
 
 use criterion::{criterion_group, Criterion};
 use latentdyn_data::{generate, DatasetSpec};
-use latentdyn_models::{array3_to_tensor, poisson_nll, SequentialAutoencoder};
+use latentdyn_models::{
+    array3_to_tensor, poisson_nll, CellKind, DynamicsConfig, ModelConfig, SequentialAutoencoder,
+};
 use latentdyn_train::{Adam, RunConfig};
 use ndarray::Axis;
-use std::time::Duration;
-use tch::{nn::VarStore, Device};
+use std::time::{Duration, Instant};
+use tch::{nn::VarStore, Device, Kind, Tensor};
+
+/// Multiply-add FLOPs (2 per multiply-add) of the matrix products of one
+/// training step, forward and backward, of `cfg` on `batch` trials of
+/// `steps` bins and `channels` channels. `nfe`: the NODE's vector-field
+/// evaluations per forward pass (its backward pass takes one vector–Jacobian
+/// product, twice a forward's cost, per evaluation but the two that start
+/// the solve). Elementwise work is left out: the products dominate.
+fn step_flop(
+    cfg: &ModelConfig,
+    batch: usize,
+    steps: usize,
+    channels: usize,
+    nfe: Option<usize>,
+) -> f64 {
+    let (b, t, c) = (batch as f64, steps as f64, channels as f64);
+    let (h, l) = (cfg.encoder_size as f64, cfg.latent_size as f64);
+    // Per direction and bin: the recurrent product forward, the state
+    // gradient and the recurrent weights' gradient (3 × 6BH²); the input
+    // product and the input weights' gradient (2 × 6BCH).
+    let encoder = 2.0 * t * (18.0 * b * h * h + 12.0 * b * c * h);
+    let ic = 3.0 * 2.0 * b * (2.0 * h) * l;
+    let readout = 3.0 * 2.0 * b * t * l * c;
+    let mlp_forward = |hidden: f64| 4.0 * b * l * hidden;
+    let dynamics = match &cfg.dynamics {
+        DynamicsConfig::Gru => 18.0 * b * l * l * t,
+        DynamicsConfig::Node(n) => {
+            let evals = nfe.unwrap_or(0) as f64;
+            let m = mlp_forward(n.hidden as f64);
+            evals * m + (evals - 2.0).max(0.0) * 2.0 * m
+        }
+        DynamicsConfig::Discrete(d) => match d.cell {
+            CellKind::Mlp { hidden } => 3.0 * mlp_forward(hidden as f64) * t,
+            CellKind::Rnn => 3.0 * 2.0 * b * l * l * t,
+        },
+    };
+    encoder + ic + readout + dynamics
+}
+
+/// GFLOP/s of a 2048 × 2048 f32 product through libtorch (its sgemm), the
+/// best of five after a warm-up.
+fn sgemm_gflops() -> f64 {
+    let n = 2048;
+    let a = Tensor::randn([n, n], (Kind::Float, Device::Cpu));
+    let b = Tensor::randn([n, n], (Kind::Float, Device::Cpu));
+    let _ = a.matmul(&b);
+    let best = (0..5)
+        .map(|_| {
+            let start = Instant::now();
+            let p = a.matmul(&b);
+            let _ = p.double_value(&[0, 0]);
+            start.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min);
+    2.0 * (n as f64).powi(3) / best / 1e9
+}
 
 fn bench_train_step(c: &mut Criterion) {
     let threads: i32 = std::env::var("LATENTDYN_BENCH_THREADS")
@@ -31,6 +93,8 @@ fn bench_train_step(c: &mut Criterion) {
     let spikes = data.spikes.select(Axis(0), &idx).mapv(f64::from);
     let x = array3_to_tensor(spikes.view(), Device::Cpu).expect("batch tensor");
 
+    let sgemm = sgemm_gflops();
+    eprintln!("sgemm (2048², libtorch, {threads} threads): {sgemm:.1} GFLOP/s");
     let mut group = c.benchmark_group(format!("train_step_t{threads}"));
     group
         .sample_size(20)
@@ -65,12 +129,32 @@ fn bench_train_step(c: &mut Criterion) {
             adam.step();
         };
         step();
-        if let Some(nfe) = model.dynamics.evaluations() {
+        let mut nfe = None;
+        if let Some(first) = model.dynamics.evaluations() {
             model.dynamics.reset_evaluations();
             step();
             let per_forward = model.dynamics.evaluations().unwrap_or(0);
-            eprintln!("{label}: {per_forward} vector-field evaluations per forward (first: {nfe})");
+            eprintln!(
+                "{label}: {per_forward} vector-field evaluations per forward (first: {first})"
+            );
+            nfe = Some(per_forward);
         }
+        let flop = step_flop(&cfg.model, 650, 70, 10, nfe);
+        let mut times: Vec<f64> = (0..5)
+            .map(|_| {
+                let start = Instant::now();
+                step();
+                start.elapsed().as_secs_f64()
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        let gflops = flop / times[2] / 1e9;
+        eprintln!(
+            "{label}: {:.2} GFLOP per step, {:.0} ms (median of 5): {gflops:.1} GFLOP/s, {:.0} % of sgemm",
+            flop / 1e9,
+            times[2] * 1e3,
+            100.0 * gflops / sgemm
+        );
         group.bench_function(label, |b| b.iter(&mut step));
     }
     group.finish();
