@@ -1,0 +1,92 @@
+//! One epoch of the study, as `shared/reference/peer_step_bench.py --valid`
+//! times its parts: two training steps (650 and 630 trials: zero_grad,
+//! forward in train mode, Poisson NLL over all 70 bins, backward, Adam) and
+//! the validation pass (eval mode, no grad, one forward of the 320
+//! validation trials, log-rates copied out), so that epoch ≈ 2 × step +
+//! valid. The batches are trials 0–649, 650–1279 and (validation) 650–969
+//! of the arneodo dataset's `spikes`, the slices `peer_step_bench.py --npz`
+//! takes. libtorch threads from `LATENTDYN_BENCH_THREADS` (default 2); the
+//! hand-written kernels unless `LATENTDYN_BENCH_KERNELS=libtorch`.
+
+use criterion::{criterion_group, Criterion};
+use latentdyn_data::{generate, DatasetSpec};
+use latentdyn_models::{array3_to_tensor, poisson_nll, tensor_to_array3, SequentialAutoencoder};
+use latentdyn_train::{Adam, RunConfig};
+use ndarray::Axis;
+use std::time::Duration;
+use tch::{nn::VarStore, Device};
+
+fn bench_epoch(c: &mut Criterion) {
+    let threads: i32 = std::env::var("LATENTDYN_BENCH_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    tch::set_num_threads(threads);
+    let spec = DatasetSpec::preset("arneodo").expect("study preset");
+    let data = generate(&spec).expect("arneodo dataset");
+    let batch = |from: usize, n: usize| {
+        let idx: Vec<usize> = (from..from + n).collect();
+        let spikes = data.spikes.select(Axis(0), &idx).mapv(f64::from);
+        array3_to_tensor(spikes.view(), Device::Cpu).expect("batch tensor")
+    };
+    let (first, second, valid) = (batch(0, 650), batch(650, 630), batch(650, 320));
+
+    let mut group = c.benchmark_group(format!("epoch_t{threads}"));
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(15));
+    for (label, preset, latent) in [
+        ("gru3", "gru", 3),
+        ("gru25", "gru", 25),
+        ("node3", "node", 3),
+        ("node10", "node", 10),
+        ("discrete3", "ablation0", 3),
+    ] {
+        let cfg = RunConfig::preset(preset, Some(latent), spec, 0).expect("preset");
+        tch::manual_seed(0);
+        let vs = VarStore::new(Device::Cpu);
+        let mut model = SequentialAutoencoder::new(&vs.root(), &cfg.model, 10).expect("model");
+        if let Ok(k) = std::env::var("LATENTDYN_BENCH_KERNELS") {
+            model.set_kernels(
+                k.parse()
+                    .expect("LATENTDYN_BENCH_KERNELS: hand or libtorch"),
+            );
+        }
+        let mut adam = Adam::new(&vs, cfg.train.optimizer);
+        let mut train_step = |model: &SequentialAutoencoder, x: &tch::Tensor| {
+            adam.zero_grad();
+            let out = model.forward_t(x, true).expect("forward");
+            let loss = poisson_nll(&out.log_rates, x, None).expect("loss");
+            out.backward(&loss).expect("backward");
+            adam.step();
+        };
+        let valid_pass = |model: &SequentialAutoencoder| {
+            tch::no_grad(|| {
+                let out = model.forward_t(&valid, false).expect("validation forward");
+                tensor_to_array3(&out.log_rates).expect("log-rates")
+            })
+        };
+        train_step(&model, &first);
+        group.bench_function(format!("valid/{label}"), |b| b.iter(|| valid_pass(&model)));
+        group.bench_function(format!("epoch/{label}"), |b| {
+            b.iter(|| {
+                train_step(&model, &first);
+                train_step(&model, &second);
+                valid_pass(&model)
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_epoch);
+
+fn main() {
+    // As the `latentdyn` binary does (see latentdyn_models::runtime).
+    if let Err(e) = latentdyn_models::runtime::restart_with_tuned_runtime() {
+        eprintln!("note: could not restart with the OpenMP and malloc settings ({e})");
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
