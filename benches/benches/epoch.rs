@@ -9,27 +9,22 @@
 //! hand-written kernels unless `LATENTDYN_BENCH_KERNELS=libtorch`.
 
 use criterion::{criterion_group, Criterion};
+use latentdyn_benches::{arneodo_batch, bench_kernels, bench_threads};
 use latentdyn_data::{generate, DatasetSpec};
-use latentdyn_models::{array3_to_tensor, poisson_nll, tensor_to_array3, SequentialAutoencoder};
+use latentdyn_models::{poisson_nll, tensor_to_array3, SequentialAutoencoder};
 use latentdyn_train::{Adam, RunConfig};
-use ndarray::Axis;
 use std::time::Duration;
 use tch::{nn::VarStore, Device};
 
 fn bench_epoch(c: &mut Criterion) {
-    let threads: i32 = std::env::var("LATENTDYN_BENCH_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2);
-    tch::set_num_threads(threads);
+    let threads = bench_threads();
     let spec = DatasetSpec::preset("arneodo").expect("study preset");
     let data = generate(&spec).expect("arneodo dataset");
-    let batch = |from: usize, n: usize| {
-        let idx: Vec<usize> = (from..from + n).collect();
-        let spikes = data.spikes.select(Axis(0), &idx).mapv(f64::from);
-        array3_to_tensor(spikes.view(), Device::Cpu).expect("batch tensor")
-    };
-    let (first, second, valid) = (batch(0, 650), batch(650, 630), batch(650, 320));
+    let (first, second, valid) = (
+        arneodo_batch(&data, 0, 650),
+        arneodo_batch(&data, 650, 630),
+        arneodo_batch(&data, 650, 320),
+    );
 
     let mut group = c.benchmark_group(format!("epoch_t{threads}"));
     group
@@ -47,12 +42,7 @@ fn bench_epoch(c: &mut Criterion) {
         tch::manual_seed(0);
         let vs = VarStore::new(Device::Cpu);
         let mut model = SequentialAutoencoder::new(&vs.root(), &cfg.model, 10).expect("model");
-        if let Ok(k) = std::env::var("LATENTDYN_BENCH_KERNELS") {
-            model.set_kernels(
-                k.parse()
-                    .expect("LATENTDYN_BENCH_KERNELS: hand or libtorch"),
-            );
-        }
+        model.set_kernels(bench_kernels());
         let mut adam = Adam::new(&vs, cfg.train.optimizer);
         let mut train_step = |model: &SequentialAutoencoder, x: &tch::Tensor| {
             adam.zero_grad();

@@ -17,12 +17,10 @@
 //! ([`step_flop`]) and the GFLOP/s a median of five steps achieves.
 
 use criterion::{criterion_group, Criterion};
+use latentdyn_benches::{arneodo_batch, bench_kernels, bench_threads};
 use latentdyn_data::{generate, DatasetSpec};
-use latentdyn_models::{
-    array3_to_tensor, poisson_nll, CellKind, DynamicsConfig, ModelConfig, SequentialAutoencoder,
-};
+use latentdyn_models::{poisson_nll, CellKind, DynamicsConfig, ModelConfig, SequentialAutoencoder};
 use latentdyn_train::{Adam, RunConfig};
-use ndarray::Axis;
 use std::time::{Duration, Instant};
 use tch::{nn::VarStore, Device, Kind, Tensor};
 
@@ -82,16 +80,10 @@ fn sgemm_gflops() -> f64 {
 }
 
 fn bench_train_step(c: &mut Criterion) {
-    let threads: i32 = std::env::var("LATENTDYN_BENCH_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2);
-    tch::set_num_threads(threads);
+    let threads = bench_threads();
     let spec = DatasetSpec::preset("arneodo").expect("study preset");
     let data = generate(&spec).expect("arneodo dataset");
-    let idx: Vec<usize> = (0..650).collect();
-    let spikes = data.spikes.select(Axis(0), &idx).mapv(f64::from);
-    let x = array3_to_tensor(spikes.view(), Device::Cpu).expect("batch tensor");
+    let x = arneodo_batch(&data, 0, 650);
 
     let sgemm = sgemm_gflops();
     eprintln!("sgemm (2048², libtorch, {threads} threads): {sgemm:.1} GFLOP/s");
@@ -112,14 +104,7 @@ fn bench_train_step(c: &mut Criterion) {
         tch::manual_seed(0);
         let vs = VarStore::new(Device::Cpu);
         let mut model = SequentialAutoencoder::new(&vs.root(), &cfg.model, 10).expect("model");
-        let kernels = std::env::var("LATENTDYN_BENCH_KERNELS")
-            .ok()
-            .map(|k| {
-                k.parse()
-                    .expect("LATENTDYN_BENCH_KERNELS: hand or libtorch")
-            })
-            .unwrap_or_default();
-        model.set_kernels(kernels);
+        model.set_kernels(bench_kernels());
         let mut adam = Adam::new(&vs, cfg.train.optimizer);
         let mut step = || {
             adam.zero_grad();

@@ -21,3 +21,34 @@ pub fn lorenz(_t: f64, y: &Array1<f64>) -> Array1<f64> {
 pub fn lorenz_ic() -> Array1<f64> {
     array![-9.7869288, -15.03852, 20.533978]
 }
+
+/// libtorch threads of the training benches: `LATENTDYN_BENCH_THREADS`
+/// (default 2, as the reference); also set as libtorch's thread count.
+pub fn bench_threads() -> i32 {
+    let threads = std::env::var("LATENTDYN_BENCH_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    tch::set_num_threads(threads);
+    threads
+}
+
+/// The kernels of the training benches: `LATENTDYN_BENCH_KERNELS` (`hand`,
+/// the default, or `libtorch`), as `latentdyn train --kernels` chooses.
+pub fn bench_kernels() -> latentdyn_models::Kernels {
+    std::env::var("LATENTDYN_BENCH_KERNELS")
+        .ok()
+        .map(|k| {
+            k.parse()
+                .expect("LATENTDYN_BENCH_KERNELS: hand or libtorch")
+        })
+        .unwrap_or_default()
+}
+
+/// Trials `from..from + n` of the arneodo dataset's spikes as an f32
+/// tensor, the slices `peer_step_bench.py --npz` takes.
+pub fn arneodo_batch(data: &latentdyn_data::Dataset, from: usize, n: usize) -> tch::Tensor {
+    let idx: Vec<usize> = (from..from + n).collect();
+    let spikes = data.spikes.select(ndarray::Axis(0), &idx).mapv(f64::from);
+    latentdyn_models::array3_to_tensor(spikes.view(), tch::Device::Cpu).expect("batch tensor")
+}

@@ -20,9 +20,6 @@
 use std::path::Path;
 
 use ndarray::{Array2, Array3, ArrayD, Axis, Ix2};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -33,9 +30,6 @@ use crate::DataError;
 const NWB_LAYOUT: &str = "an NWB 2 file has units/spike_times with units/spike_times_index, \
      intervals/trials/{start_time,stop_time,…}, and TimeSeries groups with data and \
      timestamps (or starting_time)";
-
-/// The study's split proportions (1280 : 320 : 400 of 2000 trials).
-const SPLIT: (f64, f64) = (1280.0 / 2000.0, 320.0 / 2000.0);
 
 /// Which units are held out for co-smoothing.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -405,7 +399,10 @@ pub fn import_nwb(
                 ));
             }
             let mut ids: Vec<usize> = (0..units).collect();
-            ids.shuffle(&mut ChaCha8Rng::seed_from_u64(*seed));
+            crate::random::shuffle(
+                &mut crate::random::stream(*seed, crate::random::Purpose::Heldout),
+                &mut ids,
+            );
             let mut mask = vec![false; units];
             for &u in &ids[..*count] {
                 mask[u] = true;
@@ -456,7 +453,7 @@ pub fn import_nwb(
         Some(group) => Some(resample(&r, group, &centres)?),
     };
 
-    let (train_idx, valid_idx, test_idx) = split(trials, opts.split_seed);
+    let (train_idx, valid_idx, test_idx) = crate::pipeline::split_trials(trials, opts.split_seed);
     let silent_units = unit_times
         .iter()
         .enumerate()
@@ -622,22 +619,6 @@ fn resample(r: &H5<'_>, group: &str, centres: &[Vec<f64>]) -> Result<Array3<f64>
     Ok(out)
 }
 
-/// Trials `0..n` split by the study's proportions, shuffled by `seed`.
-fn split(n: usize, seed: u64) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
-    let mut ids: Vec<usize> = (0..n).collect();
-    ids.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-    let n_train = (n as f64 * SPLIT.0).round() as usize;
-    let n_valid = ((n as f64 * SPLIT.1).round() as usize).min(n - n_train.min(n));
-    let n_train = n_train.min(n);
-    let mut train = ids[..n_train].to_vec();
-    let mut valid = ids[n_train..n_train + n_valid].to_vec();
-    let mut test = ids[n_train + n_valid..].to_vec();
-    train.sort_unstable();
-    valid.sort_unstable();
-    test.sort_unstable();
-    (train, valid, test)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -661,10 +642,12 @@ mod tests {
 
     #[test]
     fn the_split_follows_the_study_proportions() {
+        let split = crate::pipeline::split_trials;
         let (a, b, c) = split(2000, 0);
         assert_eq!((a.len(), b.len(), c.len()), (1280, 320, 400));
         let (a, b, c) = split(184, 3);
-        assert_eq!((a.len(), b.len(), c.len()), (118, 29, 37));
+        // ⌈20 %⌉ test, ⌈20 %⌉ of the rest valid.
+        assert_eq!((a.len(), b.len(), c.len()), (117, 30, 37));
         let mut all: Vec<usize> = a.iter().chain(&b).chain(&c).copied().collect();
         all.sort_unstable();
         assert_eq!(all, (0..184).collect::<Vec<_>>());

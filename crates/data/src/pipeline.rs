@@ -80,9 +80,16 @@ fn project(latents: &Array2<f64>, readout: &Array2<f64>) -> Array2<f64> {
 /// The seeded split: shuffle `0..n_samples`, the first ⌈20 %⌉ are test, the next
 /// ⌈20 %⌉ of the rest valid, the remainder train; each returned sorted.
 pub fn split_indices(spec: &DatasetSpec) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
-    let (_, n_valid, n_test) = spec.split_sizes();
-    let mut idx: Vec<usize> = (0..spec.n_samples).collect();
-    let mut rng = random::stream(spec.seed, Purpose::Split);
+    split_trials(spec.n_samples, spec.seed)
+}
+
+/// [`split_indices`] for `n` trials and a seed: the study's 1280 : 320 :
+/// 400 of 2000 for any `n` (also a recording's trials).
+pub(crate) fn split_trials(n: usize, seed: u64) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
+    let n_test = (n * 2).div_ceil(10);
+    let n_valid = ((n - n_test) * 2).div_ceil(10);
+    let mut idx: Vec<usize> = (0..n).collect();
+    let mut rng = random::stream(seed, Purpose::Split);
     random::shuffle(&mut rng, &mut idx);
     let mut test = idx[..n_test].to_vec();
     let mut valid = idx[n_test..n_test + n_valid].to_vec();

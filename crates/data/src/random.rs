@@ -23,6 +23,8 @@ pub enum Purpose {
     Split = 3,
     /// The MackeyGlass history (stream 4).
     History = 4,
+    /// A recording's randomly held-out units (stream 5).
+    Heldout = 5,
 }
 
 /// The generator for `purpose` under `seed`.

@@ -108,6 +108,7 @@ impl DatasetSpec {
     /// Sizes of the (train, valid, test) splits: test = ⌈0.2·n⌉, valid = ⌈0.2·(n − test)⌉
     /// (scikit-learn's rounding; 1280/320/400 for 2000 samples).
     pub fn split_sizes(&self) -> (usize, usize, usize) {
+        // As crate::pipeline::split_trials cuts them.
         let n = self.n_samples;
         let test = (n * 2).div_ceil(10);
         let valid = ((n - test) * 2).div_ceil(10);

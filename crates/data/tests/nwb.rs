@@ -198,7 +198,7 @@ fn shared_pynwb_session_counts_equal_an_independent_count() {
     assert_eq!(rec.summary.heldout, 16);
     assert_eq!(
         (rec.train_idx.len(), rec.valid_idx.len(), rec.test_idx.len()),
-        (118, 29, 37)
+        (117, 30, 37)
     );
     let conditions = rec.conditions.as_ref().unwrap();
     assert!(conditions.iter().all(|c| (0..8).contains(c)));

@@ -47,16 +47,7 @@ impl Kernel for GruUnroll {
     }
 
     fn output_dim(&self, input: &Ix2) -> Result<Ix3, KernelError> {
-        let (b, l) = (input[0], input[1]);
-        if l != self.cell.hidden() {
-            return Err(KernelError::Shape {
-                kernel: NAME,
-                what: "initial state",
-                expected: format!("[batch, {}]", self.cell.hidden()),
-                found: vec![b, l],
-            });
-        }
-        Ok(Ix3(b, self.steps, l))
+        crate::trajectory_dim(NAME, input, self.cell.hidden(), self.steps)
     }
 
     fn split_rows(&self) -> Option<usize> {

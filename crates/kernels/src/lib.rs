@@ -53,7 +53,7 @@ pub use node::{Integration, NodeSolve};
 pub use run::{run, Run};
 pub use split::Threads;
 
-use ndarray::{Array, ArrayD, ArrayView, ArrayViewMut, Dimension, RemoveAxis};
+use ndarray::{Array, ArrayD, ArrayView, ArrayViewMut, Dimension, Ix2, Ix3, RemoveAxis};
 
 /// A layer's training computation written by hand: forward and backward on
 /// plain f32 arrays, batch first.
@@ -135,4 +135,24 @@ pub(crate) fn param<D: Dimension>(
             kernel,
             reason: format!("{what} has shape {:?}", p.shape()),
         })
+}
+
+/// The output shape `[B, steps, latent]` of a kernel that unrolls a state
+/// `[B, latent]` (the dynamics' kernels), or the error naming the input.
+pub(crate) fn trajectory_dim(
+    kernel: &'static str,
+    input: &Ix2,
+    latent: usize,
+    steps: usize,
+) -> Result<Ix3, KernelError> {
+    let (b, l) = (input[0], input[1]);
+    if l != latent {
+        return Err(KernelError::Shape {
+            kernel,
+            what: "initial state",
+            expected: format!("[batch, {latent}]"),
+            found: vec![b, l],
+        });
+    }
+    Ok(Ix3(b, steps, l))
 }

@@ -69,16 +69,7 @@ impl Kernel for MlpUnroll {
     }
 
     fn output_dim(&self, input: &Ix2) -> Result<Ix3, KernelError> {
-        let (b, l) = (input[0], input[1]);
-        if l != self.cell.inputs() {
-            return Err(KernelError::Shape {
-                kernel: NAME,
-                what: "initial state",
-                expected: format!("[batch, {}]", self.cell.inputs()),
-                found: vec![b, l],
-            });
-        }
-        Ok(Ix3(b, self.steps, l))
+        crate::trajectory_dim(NAME, input, self.cell.inputs(), self.steps)
     }
 
     fn forward(

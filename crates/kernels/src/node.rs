@@ -178,16 +178,7 @@ impl Kernel for NodeSolve {
     }
 
     fn output_dim(&self, input: &Ix2) -> Result<Ix3, KernelError> {
-        let (b, l) = (input[0], input[1]);
-        if l != self.field.inputs() {
-            return Err(KernelError::Shape {
-                kernel: NAME,
-                what: "initial state",
-                expected: format!("[batch, {}]", self.field.inputs()),
-                found: vec![b, l],
-            });
-        }
-        Ok(Ix3(b, self.t_eval.len(), l))
+        crate::trajectory_dim(NAME, input, self.field.inputs(), self.t_eval.len())
     }
 
     fn forward(
