@@ -5,6 +5,7 @@
 
 use latentdyn_data::DatasetSpec;
 use latentdyn_train::{PresetFile, RunConfig, PRESETS};
+use serde::Deserialize;
 use std::path::PathBuf;
 
 fn dir() -> PathBuf {
@@ -69,4 +70,44 @@ fn the_table_is_what_the_study_says() {
             "{name}"
         );
     }
+}
+
+/// One case of `tests/fixtures/presets.json`: the arguments of
+/// `RunConfig::preset` and the configuration it returned when the presets
+/// were still built in code (the fixture was written by that code).
+#[derive(Deserialize)]
+struct Snapshot {
+    preset: String,
+    latent: Option<usize>,
+    dataset: DatasetSpec,
+    seed: u64,
+    config: serde_json::Value,
+}
+
+#[test]
+fn presets_are_what_the_code_built_before_the_files_became_their_source() {
+    let text = include_str!("fixtures/presets.json");
+    let cases: Vec<Snapshot> = serde_json::from_str(text).unwrap();
+    for name in PRESETS {
+        let covered = cases.iter().filter(|c| c.preset == name).count();
+        assert!(covered >= 8, "{name}: {covered} cases");
+    }
+    for c in &cases {
+        let what = format!("{} L={:?} seed {}", c.preset, c.latent, c.seed);
+        let got = RunConfig::preset(&c.preset, c.latent, c.dataset, c.seed).unwrap();
+        let expected: RunConfig = serde_json::from_value(c.config.clone()).unwrap();
+        assert_eq!(got, expected, "{what}");
+        assert_eq!(serde_json::to_value(&got).unwrap(), c.config, "{what}");
+    }
+}
+
+#[test]
+fn an_unknown_preset_names_the_known_ones() {
+    let spec = DatasetSpec::preset("arneodo").unwrap();
+    let e = RunConfig::preset("lstm", Some(3), spec, 0).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "config field `preset`: unknown preset `lstm`; known: gru, node, node-discrete, \
+         ablation0, ablation1, ablation2, ablation3, ablation4"
+    );
 }
