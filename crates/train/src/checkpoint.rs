@@ -1,8 +1,9 @@
 //! A run's checkpoints, saved and restored: `best.safetensors` holds the
 //! model's parameters at the lowest validation NLL ([`save_params`],
 //! [`load_params`]); `last.safetensors` holds the parameters, the
-//! optimiser's state and the loop's [`Progress`] after the last finished
-//! epoch, what a resumed run starts from ([`save_last`], [`load_last`]).
+//! optimiser's state and the loop's progress (the next epoch, the best
+//! epoch and its NLL, the wall time) after the last finished epoch, what a
+//! resumed run starts from (`save_last`, `load_last`, for the trainer).
 //!
 //! Every checkpoint is written and read through [`RunDir`]: atomically,
 //! with its SHA-256 recorded and checked, under the file names of
