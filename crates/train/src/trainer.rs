@@ -50,9 +50,9 @@ pub struct RunOptions {
     /// Stop after this many epochs of this call (for tests of resuming).
     pub stop_after: Option<usize>,
     /// On the CPU, train the encoder and the dynamics by the hand-written
-    /// kernels of `latentdyn_models` (the default; several times faster) or
-    /// by libtorch's operators and autograd. Both compute the same
-    /// gradients up to f32 rounding.
+    /// kernels of `latentdyn_models` (the default; their speed is measured
+    /// in `docs/user-guide.md`) or by libtorch's operators and autograd.
+    /// Both compute the same gradients up to f32 rounding.
     pub kernels: Kernels,
     /// Stop (resumably) at the next epoch once the process with this id is
     /// no longer this one's parent: a grid worker ends with its runner,
