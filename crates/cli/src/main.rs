@@ -1,15 +1,16 @@
 //! `latentdyn`: the command line of the latentdyn workbench.
 //!
-//! Subcommands: `data`, `train`, `eval`, `ablate` and `report`. Errors carry the
-//! file, preset or field they concern; nothing already written is lost.
+//! Subcommands: `data`, `train`, `eval`, `fixed-points`, `figures`, `ablate`
+//! and `report`, each in the module of [`commands`] named after it. Errors
+//! carry the file, preset or field they concern; nothing already written is
+//! lost.
 
-mod ablate_cmd;
-mod data_cmd;
-mod fixed_points_cmd;
-mod train_cmd;
+mod commands;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+
+use commands::{ablate, data, eval, figures, fixed_points, report, train};
 
 /// Recover latent dynamical systems from neural population activity.
 #[derive(Parser, Debug)]
@@ -23,20 +24,20 @@ struct Cli {
 enum Command {
     /// Synthetic spiking datasets: generate or inspect.
     #[command(subcommand)]
-    Data(data_cmd::DataCommand),
+    Data(data::DataCommand),
     /// Train one sequential autoencoder (resumes an interrupted run).
-    Train(train_cmd::TrainArgs),
+    Train(train::TrainArgs),
     /// Metrics of a run's best checkpoint on the validation and test splits.
-    Eval(train_cmd::EvalArgs),
+    Eval(eval::EvalArgs),
     /// Fixed points of a run's latent dynamics matched to the true system's
     /// (or of a true system alone, with --system).
-    FixedPoints(fixed_points_cmd::FixedPointsArgs),
+    FixedPoints(fixed_points::FixedPointsArgs),
     /// Figures of one run: 3-D trajectories, eigenvalues, the learned flow.
-    Figures(fixed_points_cmd::FiguresArgs),
+    Figures(figures::FiguresArgs),
     /// Run a grid of training runs (smoke, quick, paper or a file), resumably.
-    Ablate(ablate_cmd::AblateArgs),
+    Ablate(ablate::AblateArgs),
     /// Merge grid directories into results.csv and the table beside the published values.
-    Report(ablate_cmd::ReportArgs),
+    Report(report::ReportArgs),
 }
 
 fn main() {
@@ -70,13 +71,13 @@ fn error_chain(err: &anyhow::Error) -> String {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Data(cmd) => data_cmd::run(cmd),
-        Command::Train(args) => train_cmd::run_train(args),
-        Command::Eval(args) => train_cmd::run_eval(args),
-        Command::FixedPoints(args) => fixed_points_cmd::run(args),
-        Command::Figures(args) => fixed_points_cmd::run_figures(args),
-        Command::Ablate(args) => ablate_cmd::run_ablate(args),
-        Command::Report(args) => ablate_cmd::run_report(args),
+        Command::Data(cmd) => data::run(cmd),
+        Command::Train(args) => train::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::FixedPoints(args) => fixed_points::run(args),
+        Command::Figures(args) => figures::run(args),
+        Command::Ablate(args) => ablate::run(args),
+        Command::Report(args) => report::run(args),
     }
 }
 

@@ -2,16 +2,16 @@
 //! and state R² against the latent size per dataset (GRU and NODE, mean ±
 //! std over seeds as bands, the published curves dashed, the true
 //! dimensionality marked), and the ablation's rate R² per config with one dot
-//! per seed. Each figure is written as SVG and PNG.
-//!
-//! PNG text is rendered with DejaVu Sans, embedded in the binary, so figures
-//! look the same on a machine without fonts.
+//! per seed. Each figure is written as SVG and PNG by the routine of
+//! [`crate::figures`] that writes every figure of the crate, with its
+//! embedded font.
 
 use std::path::{Path, PathBuf};
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::figures::{save_svg_and_png, Figure};
 use crate::results::{CellSummary, MeanStd, RunRow};
 use crate::ExperimentError;
 
@@ -24,48 +24,6 @@ pub struct Written {
     pub svg: PathBuf,
     /// The PNG file.
     pub png: PathBuf,
-}
-
-fn plot_err(path: &Path, e: impl std::fmt::Display) -> ExperimentError {
-    ExperimentError::Io {
-        path: path.to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
-    }
-}
-
-/// Draws `draw` into `<dir>/<stem>.svg` and `<dir>/<stem>.png` (one
-/// routine per backend type, as plotters' backends are distinct types).
-#[allow(clippy::type_complexity)]
-fn both(
-    dir: &Path,
-    stem: &str,
-    size: (u32, u32),
-    title: &str,
-    draw: &dyn Fn(&DrawingArea<SVGBackend, Shift>) -> Result<(), String>,
-    draw_png: &dyn Fn(&DrawingArea<BitMapBackend, Shift>) -> Result<(), String>,
-) -> Result<Written, ExperimentError> {
-    crate::figures::register();
-    std::fs::create_dir_all(dir).map_err(|source| ExperimentError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let svg = dir.join(format!("{stem}.svg"));
-    let png = dir.join(format!("{stem}.png"));
-    {
-        let root = SVGBackend::new(&svg, size).into_drawing_area();
-        draw(&root).map_err(|e| plot_err(&svg, e))?;
-        root.present().map_err(|e| plot_err(&svg, e))?;
-    }
-    {
-        let root = BitMapBackend::new(&png, size).into_drawing_area();
-        draw_png(&root).map_err(|e| plot_err(&png, e))?;
-        root.present().map_err(|e| plot_err(&png, e))?;
-    }
-    Ok(Written {
-        title: title.to_owned(),
-        svg,
-        png,
-    })
 }
 
 /// The true dimensionality of a study dataset's system (`study:<preset>`
@@ -101,7 +59,6 @@ fn draw_versus_latent<DB: DrawingBackend>(
     dataset: &str,
     cells: &[&CellSummary],
 ) -> Result<(), String> {
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
     let root = root
         .titled(
             &format!("{dataset}: metrics against latent size (ours solid ± std, published dashed)"),
@@ -283,7 +240,6 @@ fn draw_ablation<DB: DrawingBackend>(
         ("ablation1", "no pass-through"),
         ("ablation4", "vanilla"),
     ];
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
     let mut chart = ChartBuilder::on(root)
         .margin(15)
         .caption(
@@ -362,6 +318,30 @@ fn draw_ablation<DB: DrawingBackend>(
     Ok(())
 }
 
+/// One dataset's metrics against L, as [`draw_versus_latent`] draws them.
+struct VersusLatent<'a> {
+    dataset: &'a str,
+    cells: Vec<&'a CellSummary>,
+}
+
+impl Figure for VersusLatent<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        draw_versus_latent(root, self.dataset, &self.cells)
+    }
+}
+
+/// The ablation's rate R² per config, as [`draw_ablation`] draws it.
+struct Ablation<'a> {
+    rows: Vec<&'a RunRow>,
+    cells: Vec<&'a CellSummary>,
+}
+
+impl Figure for Ablation<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        draw_ablation(root, &self.rows, &self.cells)
+    }
+}
+
 /// Writes every summary figure the results support into `dir` and returns
 /// them (datasets with at least two latent sizes; the ablation when any
 /// ablation run exists).
@@ -383,32 +363,31 @@ pub fn summary_figures(
             continue;
         }
         let title = format!("{d}: NLL, rate R² and state R² against L");
-        out.push(both(
-            dir,
-            &format!("{d}-vs-latent"),
-            (1500, 480),
-            &title,
-            &|root| draw_versus_latent(root, d, &mine),
-            &|root| draw_versus_latent(root, d, &mine),
-        )?);
+        let fig = VersusLatent {
+            dataset: d,
+            cells: mine,
+        };
+        let [svg, png] = save_svg_and_png(&fig, dir, &format!("{d}-vs-latent"), (1500, 480))?;
+        out.push(Written { title, svg, png });
     }
     let ablation_rows: Vec<&RunRow> = rows
         .iter()
         .filter(|r| r.dataset == "arneodo" && r.model.starts_with("ablation"))
         .collect();
     if !ablation_rows.is_empty() {
-        let ablation_cells: Vec<&CellSummary> = cells
-            .iter()
-            .filter(|c| c.dataset == "arneodo" && c.model.starts_with("ablation"))
-            .collect();
-        out.push(both(
-            dir,
-            "ablation",
-            (1000, 520),
-            "arneodo ablation: rate R² per config",
-            &|root| draw_ablation(root, &ablation_rows, &ablation_cells),
-            &|root| draw_ablation(root, &ablation_rows, &ablation_cells),
-        )?);
+        let fig = Ablation {
+            rows: ablation_rows,
+            cells: cells
+                .iter()
+                .filter(|c| c.dataset == "arneodo" && c.model.starts_with("ablation"))
+                .collect(),
+        };
+        let [svg, png] = save_svg_and_png(&fig, dir, "ablation", (1000, 520))?;
+        out.push(Written {
+            title: "arneodo ablation: rate R² per config".to_owned(),
+            svg,
+            png,
+        });
     }
     Ok(out)
 }

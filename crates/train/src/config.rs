@@ -2,7 +2,9 @@
 //! the study's presets (`shared/docs/study.md`, the hyperparameter table).
 //!
 //! A run directory's `config.json` is this struct; it is everything needed
-//! to rerun the run.
+//! to rerun the run. The presets are the files `configs/presets/*.toml`,
+//! embedded in the crate when it is built ([`PresetFile::embedded`]); they
+//! are their only source.
 
 use latentdyn_data::DatasetSpec;
 use latentdyn_models::ModelConfig;
@@ -20,6 +22,36 @@ pub const STUDY_EPOCHS: usize = 3000;
 
 /// The model presets of the study's table, by name.
 pub const PRESETS: [&str; 8] = latentdyn_models::config::PRESET_NAMES;
+
+/// `configs/presets/<name>.toml` for each of [`PRESETS`], embedded.
+const PRESET_FILES: [(&str, &str); 8] = [
+    ("gru", include_str!("../../../configs/presets/gru.toml")),
+    ("node", include_str!("../../../configs/presets/node.toml")),
+    (
+        "node-discrete",
+        include_str!("../../../configs/presets/node-discrete.toml"),
+    ),
+    (
+        "ablation0",
+        include_str!("../../../configs/presets/ablation0.toml"),
+    ),
+    (
+        "ablation1",
+        include_str!("../../../configs/presets/ablation1.toml"),
+    ),
+    (
+        "ablation2",
+        include_str!("../../../configs/presets/ablation2.toml"),
+    ),
+    (
+        "ablation3",
+        include_str!("../../../configs/presets/ablation3.toml"),
+    ),
+    (
+        "ablation4",
+        include_str!("../../../configs/presets/ablation4.toml"),
+    ),
+];
 
 /// How to train: epochs, batches, optimiser, loss horizon, reporting.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,6 +101,23 @@ pub struct PresetFile {
     pub train: TrainConfig,
 }
 
+impl PresetFile {
+    /// The preset `name` (one of [`PRESETS`]) as its file
+    /// `configs/presets/<name>.toml` says, embedded when the crate was built.
+    pub fn embedded(name: &str) -> Result<Self, TrainError> {
+        let Some((_, text)) = PRESET_FILES.iter().find(|(known, _)| *known == name) else {
+            return Err(TrainError::Config {
+                field: "preset".into(),
+                reason: format!("unknown preset `{name}`; known: {}", PRESETS.join(", ")),
+            });
+        };
+        toml::from_str(text).map_err(|e| TrainError::Config {
+            field: "preset".into(),
+            reason: format!("configs/presets/{name}.toml: {e}"),
+        })
+    }
+}
+
 impl From<&RunConfig> for PresetFile {
     fn from(c: &RunConfig) -> Self {
         Self {
@@ -104,54 +153,29 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
-    /// The study's config `preset` (one of [`PRESETS`]) with latent size
-    /// `latent` (the table's default when `None`) on `dataset`.
+    /// The study's config `preset` (one of [`PRESETS`], read from its
+    /// embedded file) with latent size `latent` (the file's, the table's
+    /// default, when `None`) on `dataset`.
     pub fn preset(
         preset: &str,
         latent: Option<usize>,
         dataset: DatasetSpec,
         seed: u64,
     ) -> Result<Self, TrainError> {
-        let (l_default, lr, wd, ppg, epg) = match preset {
-            "gru" => (25, 1e-3, 1e-4, 70, 3000),
-            "node" => (3, 5e-3, 1e-5, 5, 150),
-            "node-discrete" => (10, 5e-4, 0.0, 20, 500),
-            "ablation0" => (3, 5e-4, 0.0, 20, 500),
-            "ablation1" => (3, 1e-3, 0.0, 20, 500),
-            "ablation2" => (3, 1e-2, 0.0, 20, 500),
-            "ablation3" => (3, 1e-2, 0.0, 70, 3000),
-            "ablation4" => (3, 1e-2, 0.0, 70, 3000),
-            other => {
-                return Err(TrainError::Config {
-                    field: "preset".into(),
-                    reason: format!("unknown preset `{other}`; known: {}", PRESETS.join(", ")),
-                })
-            }
-        };
-        let latent = latent.unwrap_or(l_default);
-        let model = ModelConfig::preset(preset, latent)?;
+        let PresetFile {
+            preset,
+            mut model,
+            train,
+        } = PresetFile::embedded(preset)?;
+        if let Some(latent) = latent {
+            model.latent_size = latent;
+        }
         Ok(Self {
-            preset: preset.to_owned(),
+            preset,
             dataset,
             data_file: None,
             model,
-            train: TrainConfig {
-                epochs: STUDY_EPOCHS,
-                batch_size: 650,
-                optimizer: AdamConfig::new(lr, wd),
-                horizon: Horizon {
-                    points_per_group: ppg,
-                    epochs_per_group: epg,
-                },
-                // The study reduces the ablation by the last 100 epochs
-                // (scripts/analysis/5_plot_ablation.py), the main grid by 500.
-                report_last: if preset.starts_with("ablation") {
-                    100
-                } else {
-                    500
-                },
-                nll_basis: NllBasis::Full,
-            },
+            train,
             seed,
         })
     }

@@ -9,9 +9,10 @@ use latentdyn_models::SequentialAutoencoder;
 use serde::{Deserialize, Serialize};
 use tch::{nn::VarStore, Device};
 
+use crate::checkpoint::load_params;
 use crate::config::RunConfig;
-use crate::run_dir::RunDir;
-use crate::trainer::{files, load_params, metrics_on, split};
+use crate::run_dir::{files, RunDir};
+use crate::trainer::{metrics_on, split};
 use crate::TrainError;
 
 /// A run's model loaded from one of its checkpoints.

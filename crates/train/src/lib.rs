@@ -11,9 +11,12 @@
 //! reported numbers), `best.safetensors` (parameters at the lowest
 //! validation NLL) and `last.safetensors` (parameters, optimiser state and
 //! bookkeeping after the last finished epoch — what a resumed run starts
-//! from). Every file is written atomically.
+//! from). Every file is written atomically. [`run_dir`] owns the
+//! directory (its file names, its state, its lock), [`checkpoint`] writes
+//! and reads the two checkpoints, [`trainer`] is the loop.
 
 pub mod adam;
+pub mod checkpoint;
 pub mod config;
 pub mod eval;
 pub mod io;
@@ -25,15 +28,13 @@ pub mod trainer;
 use std::path::PathBuf;
 
 pub use adam::{Adam, AdamConfig};
+pub use checkpoint::{load_params, save_params};
 pub use config::{DataFile, PresetFile, RunConfig, TrainConfig, PRESETS, STUDY_EPOCHS};
 pub use eval::{evaluate, load_run, Evaluation, LoadedRun};
 pub use record::{EpochRecord, MetricsCsv};
-pub use run_dir::{config_differences, RunDir, RunLock, RunState};
+pub use run_dir::{config_differences, files, RunDir, RunLock, RunState};
 pub use schedule::Horizon;
-pub use trainer::{
-    files, load_params, median, reported, save_params, train, Reported, RunOptions, RunStatus,
-    Summary,
-};
+pub use trainer::{median, reported, train, Reported, RunOptions, RunStatus, Summary};
 
 /// Everything that can go wrong in a training run.
 #[derive(Debug, thiserror::Error)]

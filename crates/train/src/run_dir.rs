@@ -23,8 +23,22 @@ use sha2::{Digest, Sha256};
 use crate::config::RunConfig;
 use crate::io::{atomic_write_with, read_json, write_json};
 use crate::record::MetricsCsv;
-use crate::trainer::{files, RunStatus, Summary};
+use crate::trainer::{RunStatus, Summary};
 use crate::TrainError;
+
+/// Files of a run directory.
+pub mod files {
+    /// The run's configuration.
+    pub const CONFIG: &str = "config.json";
+    /// One row per epoch.
+    pub const METRICS: &str = "metrics.csv";
+    /// The reported numbers and the status.
+    pub const SUMMARY: &str = "summary.json";
+    /// Model parameters at the best validation NLL.
+    pub const BEST: &str = "best.safetensors";
+    /// Model, optimiser and bookkeeping after the last finished epoch.
+    pub const LAST: &str = "last.safetensors";
+}
 
 /// A run directory (it need not exist yet).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,15 +4,16 @@
 //! shuffled training trials in batches, take Adam steps on the Poisson NLL
 //! of the first K bins, then validate every metric on the validation split,
 //! append a row to `metrics.csv`, keep the best checkpoint (lowest
-//! full-horizon validation NLL) and write the resumable `last.safetensors`.
+//! full-horizon validation NLL) and write the resumable `last.safetensors`
+//! (both through [`crate::checkpoint`]). The loop also writes the run's
+//! `config.json` and `summary.json`.
 //!
 //! Because every random draw of an epoch derives from (seed, epoch), and the
 //! model, optimiser and bookkeeping of the last finished epoch are written
 //! in one atomic file, a run killed at any point resumes from its last epoch
 //! and finishes bit-identical (on CPU) to one that never stopped.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use latentdyn_analysis::{compute_metrics, poisson_nll as nll_f64, Metrics, NllBasis};
@@ -28,25 +29,12 @@ use serde::{Deserialize, Serialize};
 use tch::{nn::VarStore, Device, Tensor};
 
 use crate::adam::Adam;
+use crate::checkpoint::{load_last, save_last, save_params, Progress};
 use crate::config::RunConfig;
 use crate::io::write_json;
 use crate::record::{EpochRecord, MetricsCsv};
-use crate::run_dir::{RunDir, RunState};
+use crate::run_dir::{files, RunDir, RunState};
 use crate::TrainError;
-
-/// Files of a run directory.
-pub mod files {
-    /// The run's configuration.
-    pub const CONFIG: &str = "config.json";
-    /// One row per epoch.
-    pub const METRICS: &str = "metrics.csv";
-    /// The reported numbers and the status.
-    pub const SUMMARY: &str = "summary.json";
-    /// Model parameters at the best validation NLL.
-    pub const BEST: &str = "best.safetensors";
-    /// Model, optimiser and bookkeeping after the last finished epoch.
-    pub const LAST: &str = "last.safetensors";
-}
 
 /// How a run is executed (none of this changes its results on CPU).
 #[derive(Debug, Clone)]
@@ -62,9 +50,9 @@ pub struct RunOptions {
     /// Stop after this many epochs of this call (for tests of resuming).
     pub stop_after: Option<usize>,
     /// On the CPU, train the encoder and the dynamics by the hand-written
-    /// kernels of `latentdyn_models` (the default; several times faster) or
-    /// by libtorch's operators and autograd. Both compute the same
-    /// gradients up to f32 rounding.
+    /// kernels of `latentdyn_models` (the default; their speed is measured
+    /// in `docs/user-guide.md`) or by libtorch's operators and autograd.
+    /// Both compute the same gradients up to f32 rounding.
     pub kernels: Kernels,
     /// Stop (resumably) at the next epoch once the process with this id is
     /// no longer this one's parent: a grid worker ends with its runner,
@@ -158,15 +146,6 @@ pub struct Summary {
     /// before, so it is per run when each run has its own process, as in a grid.
     #[serde(default)]
     pub peak_rss_mib: Option<f64>,
-}
-
-/// Bookkeeping stored inside `last.safetensors` with the model and optimiser.
-#[derive(Debug, Clone, Copy)]
-struct Progress {
-    next_epoch: usize,
-    best_epoch: Option<usize>,
-    best_valid_nll: f64,
-    wall_seconds: f64,
 }
 
 /// The tensors of one split, ready on the device, plus the truth on the host.
@@ -269,15 +248,10 @@ pub fn train(
     let mut adam = Adam::new(&vs, cfg.train.optimizer);
     let n_params = parameter_count(&vs);
 
-    let config_path = dir.join(files::CONFIG);
-    let last_path = dir.join(files::LAST);
-    let metrics_path = dir.join(files::METRICS);
-    let mut progress = Progress {
-        next_epoch: 0,
-        best_epoch: None,
-        best_valid_nll: f64::INFINITY,
-        wall_seconds: 0.0,
-    };
+    let config_path = run.file(files::CONFIG);
+    let last_path = run.file(files::LAST);
+    let metrics_path = run.file(files::METRICS);
+    let mut progress = Progress::start();
     if opts.resume && last_path.exists() {
         progress = load_last(&run, &mut vs, &mut adam)?;
     } else {
@@ -386,7 +360,7 @@ pub fn train(
         device: format!("{:?}", opts.device),
         peak_rss_mib: peak_rss_mib(),
     };
-    write_json(&dir.join(files::SUMMARY), &summary)?;
+    write_json(&run.file(files::SUMMARY), &summary)?;
     Ok(summary)
 }
 
@@ -501,28 +475,6 @@ pub fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-const PROGRESS_KEYS: [&str; 4] = [
-    "__progress.next_epoch",
-    "__progress.best_epoch",
-    "__progress.best_valid_nll",
-    "__progress.wall_seconds",
-];
-
-/// Model parameters only, under their VarStore names, as the checkpoint
-/// `name` of `run` (atomic, its hash recorded).
-pub fn save_params(run: &RunDir, name: &str, vs: &VarStore) -> Result<(), TrainError> {
-    let named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
-    run.save_tensors(name, &named)
-}
-
-/// Loads the checkpoint `name` of `run` (saved by [`save_params`], or the
-/// model part of `last.safetensors`) into `vs`, checking its hash and
-/// every name and shape.
-pub fn load_params(run: &RunDir, name: &str, vs: &mut VarStore) -> Result<(), TrainError> {
-    let tensors = run.read_tensors(name)?;
-    copy_params(&run.file(name), &tensors, vs)
-}
-
 /// The libtorch threads to use: all cores when `None`; 0 or more than the
 /// machine has is an error (more would only oversubscribe it).
 pub fn check_threads(threads: Option<usize>) -> Result<usize, TrainError> {
@@ -535,84 +487,4 @@ pub fn check_threads(threads: Option<usize>) -> Result<usize, TrainError> {
             reason: format!("{t} is not between 1 and this machine's {cores} cores"),
         }),
     }
-}
-
-fn copy_params(
-    path: &Path,
-    tensors: &HashMap<String, Tensor>,
-    vs: &mut VarStore,
-) -> Result<(), TrainError> {
-    let bad = |reason: String| TrainError::Checkpoint {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let vars = vs.variables();
-    let mut names: Vec<&String> = vars.keys().collect();
-    names.sort();
-    for name in names {
-        let var = &vars[name];
-        let src = tensors.get(name).ok_or_else(|| {
-            bad(format!(
-                "no parameter `{name}`: a checkpoint of another model?"
-            ))
-        })?;
-        if src.size() != var.size() {
-            return Err(bad(format!(
-                "parameter `{name}` has shape {:?} in the file, {:?} in the model",
-                src.size(),
-                var.size()
-            )));
-        }
-        tch::no_grad(|| {
-            let mut var = var.shallow_clone();
-            var.f_copy_(src)
-        })
-        .map_err(|e| bad(e.to_string()))?;
-    }
-    Ok(())
-}
-
-fn save_last(
-    run: &RunDir,
-    vs: &VarStore,
-    adam: &Adam,
-    progress: &Progress,
-) -> Result<(), TrainError> {
-    let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
-    named.extend(adam.state_tensors());
-    let values = [
-        progress.next_epoch as f64,
-        progress.best_epoch.map_or(-1.0, |e| e as f64),
-        progress.best_valid_nll,
-        progress.wall_seconds,
-    ];
-    for (key, value) in PROGRESS_KEYS.iter().zip(values) {
-        named.push(((*key).to_owned(), Tensor::from_slice(&[value])));
-    }
-    run.save_tensors(files::LAST, &named)
-}
-
-fn load_last(run: &RunDir, vs: &mut VarStore, adam: &mut Adam) -> Result<Progress, TrainError> {
-    let path = &run.file(files::LAST);
-    let bad = |reason: String| TrainError::Checkpoint {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let tensors = run.read_tensors(files::LAST)?;
-    copy_params(path, &tensors, vs)?;
-    adam.load_state(path, &tensors)?;
-    let mut values = [0.0; 4];
-    for (key, v) in PROGRESS_KEYS.iter().zip(values.iter_mut()) {
-        *v = tensors
-            .get(*key)
-            .ok_or_else(|| bad(format!("no `{key}`")))?
-            .f_double_value(&[0])
-            .map_err(|e| bad(e.to_string()))?;
-    }
-    Ok(Progress {
-        next_epoch: values[0] as usize,
-        best_epoch: (values[1] >= 0.0).then_some(values[1] as usize),
-        best_valid_nll: values[2],
-        wall_seconds: values[3],
-    })
 }

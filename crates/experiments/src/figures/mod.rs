@@ -9,8 +9,11 @@
 //! - [`flow_field`]: the learned flow in the plane of the model's top two
 //!   principal components, with trajectories and fixed points.
 //!
-//! PNG text uses DejaVu Sans embedded in the crate (`assets/`), so no system
-//! fonts are needed.
+//! Every figure of the crate, these and the summary figures of
+//! [`crate::plots`], is written by one routine here (`save_svg_and_png`):
+//! `<stem>.svg` and `<stem>.png` on a white background. PNG text uses DejaVu
+//! Sans embedded in the crate (`assets/`, [`register`]), so no system fonts
+//! are needed.
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;
@@ -128,8 +131,11 @@ impl Pca {
     }
 }
 
-/// Draws on any backend; [`save`] runs it on SVG and PNG.
-trait Figure {
+/// A figure that draws itself on any plotters backend, so that
+/// [`save_svg_and_png`] can write it as both (this module's figures and the
+/// summary figures of [`crate::plots`]).
+pub(crate) trait Figure {
+    /// Draws the figure on `root`, already filled white.
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>;
 }
 
@@ -137,12 +143,16 @@ fn err<E: std::fmt::Debug>(e: E) -> String {
     format!("{e:?}")
 }
 
-fn save(
+/// Writes `fig` at `size` pixels as `<dir>/<stem>.svg` and
+/// `<dir>/<stem>.png` (creating `dir`), each on a white background, with
+/// the embedded font registered; returns the SVG's path and the PNG's. Every
+/// figure of this crate is saved here.
+pub(crate) fn save_svg_and_png(
     fig: &impl Figure,
     dir: &Path,
     stem: &str,
     size: (u32, u32),
-) -> Result<Vec<PathBuf>, FigureError> {
+) -> Result<[PathBuf; 2], FigureError> {
     register();
     std::fs::create_dir_all(dir).map_err(|e| FigureError::Draw {
         path: dir.to_path_buf(),
@@ -166,7 +176,7 @@ fn save(
         fig.draw(&root).map_err(wrap(&png))?;
         root.present().map_err(err).map_err(wrap(&png))?;
     }
-    Ok(vec![svg, png])
+    Ok([svg, png])
 }
 
 fn range(vals: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
@@ -371,7 +381,7 @@ pub fn trajectories(fig: &RunFigures<'_>, dir: &Path) -> Result<Vec<PathBuf>, Fi
         ));
     }
     let w = 560 * panels.len() as u32;
-    save(&Panels(panels), dir, "trajectories", (w, 560))
+    Ok(save_svg_and_png(&Panels(panels), dir, "trajectories", (w, 560))?.into())
 }
 
 struct EigenFigure {
@@ -460,7 +470,7 @@ pub fn eigenvalues(fig: &RunFigures<'_>, dir: &Path) -> Result<Vec<PathBuf>, Fig
         truth: pts(fig.true_points),
         model: pts(fig.model_points),
     };
-    save(&f, dir, "eigenvalues", (760, 700))
+    Ok(save_svg_and_png(&f, dir, "eigenvalues", (760, 700))?.into())
 }
 
 /// An arrow: base, offset to the tip, speed in [0, 1].
@@ -651,5 +661,5 @@ pub fn flow_field(
         xr,
         yr,
     };
-    save(&f, dir, "flow", (800, 720))
+    Ok(save_svg_and_png(&f, dir, "flow", (800, 720))?.into())
 }

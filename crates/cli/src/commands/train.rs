@@ -1,4 +1,4 @@
-//! `latentdyn train` and `latentdyn eval`.
+//! `latentdyn train`: train one sequential autoencoder, or resume its run.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -6,14 +6,11 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use latentdyn_analysis::Metrics;
 use latentdyn_data::{Dataset, DatasetRef};
 use latentdyn_models::{DeviceChoice, Kernels};
-use latentdyn_train::{
-    evaluate, files, train, RunConfig, RunDir, RunOptions, RunState, RunStatus, Summary,
-};
+use latentdyn_train::{train, RunConfig, RunDir, RunOptions, RunState, RunStatus, Summary};
 
-use crate::data_cmd;
+use super::common::load_run_data;
 
 /// Arguments of `latentdyn train`.
 #[derive(Args, Debug)]
@@ -72,36 +69,6 @@ pub struct TrainArgs {
     kernels: Kernels,
 }
 
-/// Arguments of `latentdyn eval`.
-#[derive(Args, Debug)]
-pub struct EvalArgs {
-    /// A run directory (holding config.json and best.safetensors).
-    run: PathBuf,
-    /// Where datasets are looked up and generated.
-    #[arg(long, default_value = "datasets")]
-    datasets: PathBuf,
-    /// auto, cpu, cuda or cuda:N.
-    #[arg(long, default_value = "auto")]
-    device: DeviceChoice,
-    /// Print JSON instead of a table.
-    #[arg(long)]
-    json: bool,
-}
-
-/// The dataset a run trains on, loaded: its file (whose SHA-256 must be the
-/// run's) or its spec's generated dataset (generated with progress bars
-/// when missing).
-pub fn load_run_data(cfg: &RunConfig, dir: &Path) -> Result<Dataset> {
-    if cfg.data_file.is_none() {
-        // generate_specs has checked (or made) the file for this spec.
-        let paths = data_cmd::generate_specs(std::slice::from_ref(&cfg.dataset), dir, false)?;
-        return Dataset::load(&paths[0])
-            .with_context(|| format!("loading dataset {}", paths[0].display()));
-    }
-    latentdyn_experiments::analyse::load_run_dataset(cfg, dir)
-        .with_context(|| format!("loading the dataset of run {}", cfg.run_name()))
-}
-
 /// A run configuration from a file: a run's `config.json`, or the same
 /// fields as TOML (`.toml`, the format of `configs/presets/`).
 fn read_config(path: &Path) -> Result<RunConfig> {
@@ -119,7 +86,7 @@ fn read_config(path: &Path) -> Result<RunConfig> {
 }
 
 /// Runs `latentdyn train`.
-pub fn run_train(args: TrainArgs) -> Result<()> {
+pub fn run(args: TrainArgs) -> Result<()> {
     let data_arg = args.data.clone().unwrap_or_else(|| "arneodo".into());
     let mut cfg = match &args.config {
         Some(path) => read_config(path)?,
@@ -203,7 +170,7 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
 }
 
 /// Trains with a progress bar: epoch, loss, rate R², ETA.
-pub fn train_with_bar(cfg: &RunConfig, data: &Dataset, opts: &RunOptions) -> Result<Summary> {
+fn train_with_bar(cfg: &RunConfig, data: &Dataset, opts: &RunOptions) -> Result<Summary> {
     let bar = ProgressBar::new(cfg.train.epochs as u64);
     bar.set_style(
         ProgressStyle::with_template(
@@ -248,69 +215,4 @@ fn print_summary(dir: &Path, s: &Summary) {
             r.epochs, r.nll, r.rate_r2, r.state_r2, r.latent_r2
         );
     }
-}
-
-/// Runs `latentdyn eval`.
-pub fn run_eval(args: EvalArgs) -> Result<()> {
-    let cfg_path = args.run.join(files::CONFIG);
-    let text = std::fs::read_to_string(&cfg_path).with_context(|| {
-        format!(
-            "{} is not a run directory (no readable {})",
-            args.run.display(),
-            files::CONFIG
-        )
-    })?;
-    let cfg: RunConfig =
-        serde_json::from_str(&text).with_context(|| format!("reading {}", cfg_path.display()))?;
-    let data = load_run_data(&cfg, &args.datasets)?;
-    let device = args.device.resolve()?;
-    let ev = evaluate(&args.run, &data, device)
-        .with_context(|| format!("evaluating {}", args.run.display()))?;
-    let json = serde_json::to_string_pretty(&ev)?;
-    // Print first: a read-only run still shows its numbers.
-    let saved = latentdyn_train::io::atomic_write(
-        &args.run.join("eval.json"),
-        format!("{json}\n").as_bytes(),
-    );
-    if let Err(e) = saved {
-        eprintln!("warning: could not save eval.json: {e}");
-    }
-    if args.json {
-        println!("{json}");
-        return Ok(());
-    }
-    println!("{} on {} ({})", ev.run, ev.dataset, ev.checkpoint);
-    println!(
-        "{:<6} {:>8} {:>8} {:>8} {:>8}   {:>24}",
-        "split", "NLL", "rate R²", "state R²", "lat. R²", "rate R² early/mid/late"
-    );
-    for (name, m) in [("valid", &ev.valid), ("test", &ev.test)] {
-        print_row(name, m);
-    }
-    let fp = latentdyn_experiments::analyse_run(&args.run, &args.datasets, 0)
-        .with_context(|| format!("fixed points of {}", args.run.display()))?;
-    println!(
-        "fixed points: {} in the model, {} in the truth ({:.1} s)",
-        fp.record.model.points.len(),
-        fp.record.truth.as_ref().map_or(0, |t| t.points.len()),
-        fp.record.model.seconds
-    );
-    if let Some(a) = &fp.record.alignment {
-        crate::fixed_points_cmd::print_alignment(a);
-    }
-    Ok(())
-}
-
-fn print_row(name: &str, m: &Metrics) {
-    println!(
-        "{:<6} {:>8.4} {:>8.4} {:>8.4} {:>8.4}   {:>7.3} {:>7.3} {:>7.3}",
-        name,
-        m.nll,
-        m.rate_r2,
-        m.state_r2,
-        m.latent_r2,
-        m.early.rate_r2,
-        m.middle.rate_r2,
-        m.late.rate_r2
-    );
 }

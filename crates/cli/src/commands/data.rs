@@ -1,15 +1,12 @@
 //! `latentdyn data …`: generate and inspect synthetic spiking datasets.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use latentdyn_data::{
-    generate_with_progress, load_dataset_file, Dataset, DatasetRef, DatasetSpec, SystemKind,
-};
-use rayon::prelude::*;
+use latentdyn_data::{load_dataset_file, Dataset, DatasetRef, DatasetSpec, SystemKind};
+
+use super::common::{generate_specs, one_line};
 
 /// `latentdyn data` subcommands.
 #[derive(Subcommand, Debug)]
@@ -151,69 +148,9 @@ fn resolve_presets(names: &[String]) -> Result<Vec<DatasetSpec>> {
     Ok(specs)
 }
 
-/// Generates `specs` in parallel with one progress bar each and prints a
-/// one-line summary per dataset. Existing valid files are kept unless `force`.
-pub fn generate_specs(specs: &[DatasetSpec], dir: &Path, force: bool) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let multi = MultiProgress::new();
-    let style = ProgressStyle::with_template("{prefix:>40} [{bar:30}] {percent:>3}% {elapsed}")
-        .expect("valid template")
-        .progress_chars("=> ");
-    let results: Vec<Result<PathBuf>> = specs
-        .par_iter()
-        .map(|spec| {
-            let name = spec.name();
-            let path = dir.join(format!("{name}.npz"));
-            if !force && path.exists() {
-                match Dataset::load(&path) {
-                    Ok(ds) if ds.spec == *spec && ds.metadata.provenance.is_none() => {
-                        multi.suspend(|| println!("{name}: up to date ({})", path.display()));
-                        return Ok(path);
-                    }
-                    Ok(_) => multi.suspend(|| eprintln!("{name}: metadata differ, regenerating")),
-                    Err(e) => multi.suspend(|| eprintln!("{name}: unreadable ({e}), regenerating")),
-                }
-            }
-            let bar = multi.add(ProgressBar::new(1000));
-            bar.set_style(style.clone());
-            bar.set_prefix(name.clone());
-            bar.enable_steady_tick(Duration::from_millis(200));
-            let started = Instant::now();
-            let ds = generate_with_progress(spec, &|f| bar.set_position((f * 1000.0) as u64))
-                .with_context(|| format!("generating {name}"))?;
-            let written = ds
-                .save(dir)
-                .with_context(|| format!("writing {name} to {}", dir.display()))?;
-            bar.finish_and_clear();
-            let line = format!(
-                "{}  ({:.2} s) -> {}",
-                one_line(&ds),
-                started.elapsed().as_secs_f64(),
-                written.display()
-            );
-            // Printed outside the bars, so it also shows when stdout is not a terminal.
-            multi.suspend(|| println!("{line}"));
-            Ok(written)
-        })
-        .collect();
-    results.into_iter().collect()
-}
-
-/// `name: S×T×C spikes, mean count m, latent dim d`.
-fn one_line(ds: &Dataset) -> String {
-    let (s, t, c) = ds.spikes.dim();
-    let n = ds.spikes.len().max(1) as f64;
-    let mean = ds.spikes.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-    format!(
-        "{}: {s}×{t}×{c} spikes, mean count {mean:.3} per bin, latent dim {}",
-        ds.spec.name(),
-        ds.latents.dim().2
-    )
-}
-
 /// Loads any dataset reference: a file (by extension), `study:<preset>` or
 /// a preset (generated into `datasets` when missing).
-pub fn load_ref(data: &str, datasets: &Path) -> Result<Dataset> {
+fn load_ref(data: &str, datasets: &Path) -> Result<Dataset> {
     let r = DatasetRef::parse(data)?;
     match latentdyn_experiments::analyse::locate(&r, datasets)? {
         Some(path) => {

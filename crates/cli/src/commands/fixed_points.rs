@@ -5,12 +5,12 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use latentdyn_analysis::{
-    find_fixed_points, AlignmentSummary, FinderConfig, FixedPointSearch, Flow,
-};
+use latentdyn_analysis::{find_fixed_points, FinderConfig, FixedPointSearch, Flow};
 use latentdyn_data::DatasetSpec;
-use latentdyn_experiments::analyse::{self, analyse_run, flatten, save_fixed_points, FIGURES};
+use latentdyn_experiments::analyse::{analyse_run, flatten, save_fixed_points};
 use serde::Serialize;
+
+use super::common::{fmt_vec, print_alignment};
 
 /// Arguments of `latentdyn fixed-points`.
 #[derive(Args, Debug)]
@@ -96,14 +96,8 @@ fn run_system(name: &str, args: &FixedPointsArgs) -> Result<()> {
     Ok(())
 }
 
-fn fmt_vec(v: &[f64]) -> String {
-    let shown: Vec<String> = v.iter().take(5).map(|x| format!("{x:+.4}")).collect();
-    let more = if v.len() > 5 { ", …" } else { "" };
-    format!("({}{more})", shown.join(", "))
-}
-
 /// Prints a search as a table.
-pub fn print_search(label: &str, s: &FixedPointSearch) {
+fn print_search(label: &str, s: &FixedPointSearch) {
     println!(
         "{label}: {} fixed point(s) in {:.2} s (L = {}, {} of {} starts accepted after Newton, {} by Adam alone)",
         s.points.len(),
@@ -134,52 +128,4 @@ pub fn print_search(label: &str, s: &FixedPointSearch) {
             eig.join("  ")
         );
     }
-}
-
-/// Prints the matched pairs and the missing / spurious counts.
-pub fn print_alignment(s: &AlignmentSummary) {
-    println!(
-        "alignment (match radius {:.3} in true units): {} matched, {} missing, {} spurious",
-        s.max_distance,
-        s.pairs.len(),
-        s.missing.len(),
-        s.spurious.len()
-    );
-    for p in &s.pairs {
-        println!(
-            "  truth #{} ↔ model #{}: location error {:.4}, eigenvalue error {:.4}, mapped {}",
-            p.truth,
-            p.model,
-            p.location_error,
-            p.eigenvalue_error,
-            fmt_vec(&p.mapped_location)
-        );
-    }
-}
-
-/// Arguments of `latentdyn figures`.
-#[derive(Args, Debug)]
-pub struct FiguresArgs {
-    /// A run directory (config.json and best.safetensors).
-    run: PathBuf,
-    /// Where the figures go (default: RUN/figures).
-    #[arg(long)]
-    out: Option<PathBuf>,
-    /// Where datasets are looked up and generated.
-    #[arg(long, default_value = "datasets")]
-    datasets: PathBuf,
-    /// Trials drawn per panel.
-    #[arg(long, default_value_t = 12)]
-    trials: usize,
-}
-
-/// `latentdyn figures`: trajectories, eigenvalues and flow of one run.
-pub fn run_figures(args: FiguresArgs) -> Result<()> {
-    let a = analyse_run(&args.run, &args.datasets, 0)
-        .with_context(|| format!("fixed points of {}", args.run.display()))?;
-    let out = args.out.clone().unwrap_or_else(|| args.run.join(FIGURES));
-    for p in analyse::run_figures(&args.run, &a, &out, args.trials)? {
-        println!("wrote {}", p.display());
-    }
-    Ok(())
 }

@@ -1,0 +1,116 @@
+//! What more than one subcommand uses: datasets generated with progress
+//! bars (`data generate`, and `train` and `eval` when a run's dataset is
+//! missing), a run's dataset loaded (`train`, `eval`), and fixed points'
+//! alignment printed (`fixed-points`, `eval`).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use latentdyn_analysis::AlignmentSummary;
+use latentdyn_data::{generate_with_progress, Dataset, DatasetSpec};
+use latentdyn_train::RunConfig;
+use rayon::prelude::*;
+
+/// Generates `specs` in parallel with one progress bar each and prints a
+/// one-line summary per dataset. Existing valid files are kept unless `force`.
+pub fn generate_specs(specs: &[DatasetSpec], dir: &Path, force: bool) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let multi = MultiProgress::new();
+    let style = ProgressStyle::with_template("{prefix:>40} [{bar:30}] {percent:>3}% {elapsed}")
+        .expect("valid template")
+        .progress_chars("=> ");
+    let results: Vec<Result<PathBuf>> = specs
+        .par_iter()
+        .map(|spec| {
+            let name = spec.name();
+            let path = dir.join(format!("{name}.npz"));
+            if !force && path.exists() {
+                match Dataset::load(&path) {
+                    Ok(ds) if ds.spec == *spec && ds.metadata.provenance.is_none() => {
+                        multi.suspend(|| println!("{name}: up to date ({})", path.display()));
+                        return Ok(path);
+                    }
+                    Ok(_) => multi.suspend(|| eprintln!("{name}: metadata differ, regenerating")),
+                    Err(e) => multi.suspend(|| eprintln!("{name}: unreadable ({e}), regenerating")),
+                }
+            }
+            let bar = multi.add(ProgressBar::new(1000));
+            bar.set_style(style.clone());
+            bar.set_prefix(name.clone());
+            bar.enable_steady_tick(Duration::from_millis(200));
+            let started = Instant::now();
+            let ds = generate_with_progress(spec, &|f| bar.set_position((f * 1000.0) as u64))
+                .with_context(|| format!("generating {name}"))?;
+            let written = ds
+                .save(dir)
+                .with_context(|| format!("writing {name} to {}", dir.display()))?;
+            bar.finish_and_clear();
+            let line = format!(
+                "{}  ({:.2} s) -> {}",
+                one_line(&ds),
+                started.elapsed().as_secs_f64(),
+                written.display()
+            );
+            // Printed outside the bars, so it also shows when stdout is not a terminal.
+            multi.suspend(|| println!("{line}"));
+            Ok(written)
+        })
+        .collect();
+    results.into_iter().collect()
+}
+
+/// The dataset a run trains on, loaded: its file (whose SHA-256 must be the
+/// run's) or its spec's generated dataset (generated with progress bars
+/// when missing).
+pub fn load_run_data(cfg: &RunConfig, dir: &Path) -> Result<Dataset> {
+    if cfg.data_file.is_none() {
+        // generate_specs has checked (or made) the file for this spec.
+        let paths = generate_specs(std::slice::from_ref(&cfg.dataset), dir, false)?;
+        return Dataset::load(&paths[0])
+            .with_context(|| format!("loading dataset {}", paths[0].display()));
+    }
+    latentdyn_experiments::analyse::load_run_dataset(cfg, dir)
+        .with_context(|| format!("loading the dataset of run {}", cfg.run_name()))
+}
+
+/// `name: S×T×C spikes, mean count m, latent dim d`.
+pub fn one_line(ds: &Dataset) -> String {
+    let (s, t, c) = ds.spikes.dim();
+    let n = ds.spikes.len().max(1) as f64;
+    let mean = ds.spikes.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+    format!(
+        "{}: {s}×{t}×{c} spikes, mean count {mean:.3} per bin, latent dim {}",
+        ds.spec.name(),
+        ds.latents.dim().2
+    )
+}
+
+/// Up to five coordinates, signed, to four decimals: `(+0.1234, -1.0000, …)`.
+pub fn fmt_vec(v: &[f64]) -> String {
+    let shown: Vec<String> = v.iter().take(5).map(|x| format!("{x:+.4}")).collect();
+    let more = if v.len() > 5 { ", …" } else { "" };
+    format!("({}{more})", shown.join(", "))
+}
+
+/// Prints the matched pairs and the missing / spurious counts.
+pub fn print_alignment(s: &AlignmentSummary) {
+    println!(
+        "alignment (match radius {:.3} in true units): {} matched, {} missing, {} spurious",
+        s.max_distance,
+        s.pairs.len(),
+        s.missing.len(),
+        s.spurious.len()
+    );
+    for p in &s.pairs {
+        println!(
+            "  truth #{} ↔ model #{}: location error {:.4}, eigenvalue error {:.4}, mapped {}",
+            p.truth,
+            p.model,
+            p.location_error,
+            p.eigenvalue_error,
+            fmt_vec(&p.mapped_location)
+        );
+    }
+}

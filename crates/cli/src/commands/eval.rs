@@ -1,0 +1,93 @@
+//! `latentdyn eval`: the metrics of a run's best checkpoint on the
+//! validation and test splits, and its fixed points.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use latentdyn_analysis::Metrics;
+use latentdyn_models::DeviceChoice;
+use latentdyn_train::{evaluate, files, RunConfig};
+
+use super::common::{load_run_data, print_alignment};
+
+/// Arguments of `latentdyn eval`.
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// A run directory (holding config.json and best.safetensors).
+    run: PathBuf,
+    /// Where datasets are looked up and generated.
+    #[arg(long, default_value = "datasets")]
+    datasets: PathBuf,
+    /// auto, cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto")]
+    device: DeviceChoice,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `latentdyn eval`.
+pub fn run(args: EvalArgs) -> Result<()> {
+    let cfg_path = args.run.join(files::CONFIG);
+    let text = std::fs::read_to_string(&cfg_path).with_context(|| {
+        format!(
+            "{} is not a run directory (no readable {})",
+            args.run.display(),
+            files::CONFIG
+        )
+    })?;
+    let cfg: RunConfig =
+        serde_json::from_str(&text).with_context(|| format!("reading {}", cfg_path.display()))?;
+    let data = load_run_data(&cfg, &args.datasets)?;
+    let device = args.device.resolve()?;
+    let ev = evaluate(&args.run, &data, device)
+        .with_context(|| format!("evaluating {}", args.run.display()))?;
+    let json = serde_json::to_string_pretty(&ev)?;
+    // Print first: a read-only run still shows its numbers.
+    let saved = latentdyn_train::io::atomic_write(
+        &args.run.join("eval.json"),
+        format!("{json}\n").as_bytes(),
+    );
+    if let Err(e) = saved {
+        eprintln!("warning: could not save eval.json: {e}");
+    }
+    if args.json {
+        println!("{json}");
+        return Ok(());
+    }
+    println!("{} on {} ({})", ev.run, ev.dataset, ev.checkpoint);
+    println!(
+        "{:<6} {:>8} {:>8} {:>8} {:>8}   {:>24}",
+        "split", "NLL", "rate R²", "state R²", "lat. R²", "rate R² early/mid/late"
+    );
+    for (name, m) in [("valid", &ev.valid), ("test", &ev.test)] {
+        print_row(name, m);
+    }
+    let fp = latentdyn_experiments::analyse_run(&args.run, &args.datasets, 0)
+        .with_context(|| format!("fixed points of {}", args.run.display()))?;
+    println!(
+        "fixed points: {} in the model, {} in the truth ({:.1} s)",
+        fp.record.model.points.len(),
+        fp.record.truth.as_ref().map_or(0, |t| t.points.len()),
+        fp.record.model.seconds
+    );
+    if let Some(a) = &fp.record.alignment {
+        print_alignment(a);
+    }
+    Ok(())
+}
+
+fn print_row(name: &str, m: &Metrics) {
+    println!(
+        "{:<6} {:>8.4} {:>8.4} {:>8.4} {:>8.4}   {:>7.3} {:>7.3} {:>7.3}",
+        name,
+        m.nll,
+        m.rate_r2,
+        m.state_r2,
+        m.latent_r2,
+        m.early.rate_r2,
+        m.middle.rate_r2,
+        m.late.rate_r2
+    );
+}
