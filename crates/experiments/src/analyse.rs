@@ -14,8 +14,8 @@ use latentdyn_analysis::{
     FinderProfile, FixedPointSearch, Flow, NODE_BIN_DT,
 };
 use latentdyn_data::{
-    file_sha256, generate, load_dataset_file, DataError, Dataset, DatasetRef, DatasetSpec,
-    STUDY_DATASETS_ENV,
+    file_sha256, generate_with_progress, load_dataset_file, DataError, Dataset, DatasetRef,
+    DatasetSpec, STUDY_DATASETS_ENV,
 };
 use latentdyn_models::{array3_to_tensor, tensor_to_array3};
 use latentdyn_train::{files, load_run, DataFile, RunConfig};
@@ -92,28 +92,76 @@ pub fn flatten(a: &Array3<f64>) -> Array2<f64> {
     Array2::from_shape_fn((s * t, l), |(i, j)| a[[i / t, i % t, j]])
 }
 
+/// What [`ensure_dataset_with`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ensured {
+    /// The file in the directory was the dataset of the spec.
+    Found,
+    /// The dataset was generated and saved; `why` says what was wrong with
+    /// the file that was there (`None`: there was none, or `force`).
+    Generated {
+        /// Why the existing file was not used.
+        why: Option<String>,
+    },
+}
+
 /// The generated dataset of `spec` in `dir` (`<dir>/<spec name>.npz`),
 /// loaded, or generated and saved first unless a file with the same spec
 /// is already there: one load (or one generation) per call.
 pub fn ensure_dataset(spec: &DatasetSpec, dir: &Path) -> Result<Dataset, ExperimentError> {
-    // Runs analysed in parallel share datasets: one checks (and generates)
-    // at a time, so a missing dataset is generated once.
-    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    ensure_dataset_with(spec, dir, false, &|_| {}).map(|(d, _)| d)
+}
+
+/// [`ensure_dataset`], regenerating when `force`, with `progress(fraction)`
+/// called while a dataset is generated (for a progress bar); says whether
+/// the file was found or made. Calls for the same file take turns (so
+/// parallel runs sharing a missing dataset generate it once); calls for
+/// different files run in parallel.
+pub fn ensure_dataset_with(
+    spec: &DatasetSpec,
+    dir: &Path,
+    force: bool,
+    progress: &dyn Fn(f64),
+) -> Result<(Dataset, Ensured), ExperimentError> {
     std::fs::create_dir_all(dir).map_err(|source| ExperimentError::Io {
         path: dir.to_path_buf(),
         source,
     })?;
     let path = dir.join(format!("{}.npz", spec.name()));
+    let turn = file_turn(&path);
+    let _guard = turn.lock().unwrap_or_else(|e| e.into_inner());
     // An imported file under the same name is not the generated dataset.
-    match Dataset::load(&path) {
-        Ok(d) if &d.spec == spec && d.metadata.provenance.is_none() => Ok(d),
-        _ => {
-            let d = generate(spec)?;
-            d.save(dir)?;
-            Ok(d)
+    let why = if force || !path.exists() {
+        None
+    } else {
+        match Dataset::load(&path) {
+            Ok(d) if &d.spec == spec && d.metadata.provenance.is_none() => {
+                return Ok((d, Ensured::Found))
+            }
+            Ok(d) if d.metadata.provenance.is_some() => {
+                Some("it is an imported file, not the generated dataset".to_owned())
+            }
+            Ok(_) => Some("its metadata differ from the spec".to_owned()),
+            Err(e) => Some(format!("it is unreadable ({e})")),
         }
-    }
+    };
+    let d = generate_with_progress(spec, progress)?;
+    d.save(dir)?;
+    Ok((d, Ensured::Generated { why }))
+}
+
+/// One lock per dataset file, shared by every caller in the process.
+fn file_turn(path: &Path) -> std::sync::Arc<std::sync::Mutex<()>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    static TURNS: Mutex<Option<HashMap<PathBuf, Arc<Mutex<()>>>>> = Mutex::new(None);
+    let mut turns = TURNS.lock().unwrap_or_else(|e| e.into_inner());
+    Arc::clone(
+        turns
+            .get_or_insert_with(HashMap::new)
+            .entry(path.to_path_buf())
+            .or_default(),
+    )
 }
 
 /// The spec of a dataset reference and, for a file (the study's or any

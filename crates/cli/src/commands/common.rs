@@ -9,53 +9,63 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use latentdyn_analysis::AlignmentSummary;
-use latentdyn_data::{generate_with_progress, Dataset, DatasetSpec};
+use latentdyn_data::{Dataset, DatasetSpec};
+use latentdyn_experiments::analyse::{ensure_dataset_with, Ensured};
 use latentdyn_train::RunConfig;
 use rayon::prelude::*;
 
 /// Generates `specs` in parallel with one progress bar each and prints a
-/// one-line summary per dataset. Existing valid files are kept unless `force`.
-pub fn generate_specs(specs: &[DatasetSpec], dir: &Path, force: bool) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+/// one-line summary per dataset. Existing valid files are kept unless
+/// `force`. The datasets come back loaded, in the order of `specs`.
+pub fn generate_specs(
+    specs: &[DatasetSpec],
+    dir: &Path,
+    force: bool,
+) -> Result<Vec<(PathBuf, Dataset)>> {
     let multi = MultiProgress::new();
     let style = ProgressStyle::with_template("{prefix:>40} [{bar:30}] {percent:>3}% {elapsed}")
         .expect("valid template")
         .progress_chars("=> ");
-    let results: Vec<Result<PathBuf>> = specs
+    let results: Vec<Result<(PathBuf, Dataset)>> = specs
         .par_iter()
         .map(|spec| {
             let name = spec.name();
             let path = dir.join(format!("{name}.npz"));
-            if !force && path.exists() {
-                match Dataset::load(&path) {
-                    Ok(ds) if ds.spec == *spec && ds.metadata.provenance.is_none() => {
-                        multi.suspend(|| println!("{name}: up to date ({})", path.display()));
-                        return Ok(path);
-                    }
-                    Ok(_) => multi.suspend(|| eprintln!("{name}: metadata differ, regenerating")),
-                    Err(e) => multi.suspend(|| eprintln!("{name}: unreadable ({e}), regenerating")),
-                }
-            }
-            let bar = multi.add(ProgressBar::new(1000));
-            bar.set_style(style.clone());
-            bar.set_prefix(name.clone());
-            bar.enable_steady_tick(Duration::from_millis(200));
+            // The bar appears once generation starts (not for a file found).
+            let bar = std::sync::OnceLock::<ProgressBar>::new();
             let started = Instant::now();
-            let ds = generate_with_progress(spec, &|f| bar.set_position((f * 1000.0) as u64))
-                .with_context(|| format!("generating {name}"))?;
-            let written = ds
-                .save(dir)
-                .with_context(|| format!("writing {name} to {}", dir.display()))?;
-            bar.finish_and_clear();
-            let line = format!(
-                "{}  ({:.2} s) -> {}",
-                one_line(&ds),
-                started.elapsed().as_secs_f64(),
-                written.display()
-            );
+            let progress = |f: f64| {
+                bar.get_or_init(|| {
+                    let b = multi.add(ProgressBar::new(1000));
+                    b.set_style(style.clone());
+                    b.set_prefix(name.clone());
+                    b.enable_steady_tick(Duration::from_millis(200));
+                    b
+                })
+                .set_position((f * 1000.0) as u64)
+            };
+            let (ds, how) = ensure_dataset_with(spec, dir, force, &progress)
+                .with_context(|| format!("generating {name} in {}", dir.display()))?;
+            if let Some(b) = bar.get() {
+                b.finish_and_clear();
+            }
+            let line = match how {
+                Ensured::Found => format!("{name}: up to date ({})", path.display()),
+                Ensured::Generated { why } => {
+                    if let Some(why) = why {
+                        multi.suspend(|| eprintln!("{name}: regenerated: {why}"));
+                    }
+                    format!(
+                        "{}  ({:.2} s) -> {}",
+                        one_line(&ds),
+                        started.elapsed().as_secs_f64(),
+                        path.display()
+                    )
+                }
+            };
             // Printed outside the bars, so it also shows when stdout is not a terminal.
             multi.suspend(|| println!("{line}"));
-            Ok(written)
+            Ok((path, ds))
         })
         .collect();
     results.into_iter().collect()
@@ -66,10 +76,9 @@ pub fn generate_specs(specs: &[DatasetSpec], dir: &Path, force: bool) -> Result<
 /// when missing).
 pub fn load_run_data(cfg: &RunConfig, dir: &Path) -> Result<Dataset> {
     if cfg.data_file.is_none() {
-        // generate_specs has checked (or made) the file for this spec.
-        let paths = generate_specs(std::slice::from_ref(&cfg.dataset), dir, false)?;
-        return Dataset::load(&paths[0])
-            .with_context(|| format!("loading dataset {}", paths[0].display()));
+        // Loaded (or generated) once, with a progress bar.
+        let mut found = generate_specs(std::slice::from_ref(&cfg.dataset), dir, false)?;
+        return Ok(found.remove(0).1);
     }
     latentdyn_experiments::analyse::load_run_dataset(cfg, dir)
         .with_context(|| format!("loading the dataset of run {}", cfg.run_name()))

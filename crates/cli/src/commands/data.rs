@@ -158,9 +158,8 @@ fn load_ref(data: &str, datasets: &Path) -> Result<Dataset> {
         }
         None => {
             let spec = r.preset_spec().context("a preset has a spec")?;
-            let paths = generate_specs(std::slice::from_ref(&spec), datasets, false)?;
-            Dataset::load(&paths[0])
-                .with_context(|| format!("loading dataset {}", paths[0].display()))
+            let mut found = generate_specs(std::slice::from_ref(&spec), datasets, false)?;
+            Ok(found.remove(0).1)
         }
     }
 }
