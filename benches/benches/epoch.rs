@@ -9,12 +9,10 @@
 //! hand-written kernels unless `LATENTDYN_BENCH_KERNELS=libtorch`.
 
 use criterion::{criterion_group, Criterion};
-use latentdyn_benches::{arneodo_batch, bench_kernels, bench_threads};
+use latentdyn_benches::{arneodo_batch, bench_model, bench_threads, TRAIN_CONFIGS};
 use latentdyn_data::{generate, DatasetSpec};
 use latentdyn_models::{poisson_nll, tensor_to_array3, SequentialAutoencoder};
-use latentdyn_train::{Adam, RunConfig};
 use std::time::Duration;
-use tch::{nn::VarStore, Device};
 
 fn bench_epoch(c: &mut Criterion) {
     let threads = bench_threads();
@@ -31,19 +29,9 @@ fn bench_epoch(c: &mut Criterion) {
         .sample_size(10)
         .warm_up_time(Duration::from_secs(2))
         .measurement_time(Duration::from_secs(15));
-    for (label, preset, latent) in [
-        ("gru3", "gru", 3),
-        ("gru25", "gru", 25),
-        ("node3", "node", 3),
-        ("node10", "node", 10),
-        ("discrete3", "ablation0", 3),
-    ] {
-        let cfg = RunConfig::preset(preset, Some(latent), spec, 0).expect("preset");
-        tch::manual_seed(0);
-        let vs = VarStore::new(Device::Cpu);
-        let mut model = SequentialAutoencoder::new(&vs.root(), &cfg.model, 10).expect("model");
-        model.set_kernels(bench_kernels());
-        let mut adam = Adam::new(&vs, cfg.train.optimizer);
+    // gru100's epoch is left out: its step is timed by the train-step bench.
+    for (label, preset, latent) in TRAIN_CONFIGS.into_iter().filter(|c| c.0 != "gru100") {
+        let (_vs, model, mut adam, _) = bench_model(preset, latent, spec);
         let mut train_step = |model: &SequentialAutoencoder, x: &tch::Tensor| {
             adam.zero_grad();
             let out = model.forward_t(x, true).expect("forward");

@@ -17,12 +17,11 @@
 //! ([`step_flop`]) and the GFLOP/s a median of five steps achieves.
 
 use criterion::{criterion_group, Criterion};
-use latentdyn_benches::{arneodo_batch, bench_kernels, bench_threads};
+use latentdyn_benches::{arneodo_batch, bench_model, bench_threads, TRAIN_CONFIGS};
 use latentdyn_data::{generate, DatasetSpec};
-use latentdyn_models::{poisson_nll, CellKind, DynamicsConfig, ModelConfig, SequentialAutoencoder};
-use latentdyn_train::{Adam, RunConfig};
+use latentdyn_models::{poisson_nll, CellKind, DynamicsConfig, ModelConfig};
 use std::time::{Duration, Instant};
-use tch::{nn::VarStore, Device, Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
 /// Multiply-add FLOPs (2 per multiply-add) of the matrix products of one
 /// training step, forward and backward, of `cfg` on `batch` trials of
@@ -92,20 +91,8 @@ fn bench_train_step(c: &mut Criterion) {
         .sample_size(20)
         .warm_up_time(Duration::from_secs(2))
         .measurement_time(Duration::from_secs(12));
-    for (label, preset, latent) in [
-        ("gru3", "gru", 3),
-        ("gru25", "gru", 25),
-        ("gru100", "gru", 100),
-        ("node3", "node", 3),
-        ("node10", "node", 10),
-        ("discrete3", "ablation0", 3),
-    ] {
-        let cfg = RunConfig::preset(preset, Some(latent), spec, 0).expect("preset");
-        tch::manual_seed(0);
-        let vs = VarStore::new(Device::Cpu);
-        let mut model = SequentialAutoencoder::new(&vs.root(), &cfg.model, 10).expect("model");
-        model.set_kernels(bench_kernels());
-        let mut adam = Adam::new(&vs, cfg.train.optimizer);
+    for (label, preset, latent) in TRAIN_CONFIGS {
+        let (_vs, model, mut adam, cfg) = bench_model(preset, latent, spec);
         let mut step = || {
             adam.zero_grad();
             let out = model.forward_t(&x, true).expect("forward");

@@ -52,3 +52,37 @@ pub fn arneodo_batch(data: &latentdyn_data::Dataset, from: usize, n: usize) -> t
     let spikes = data.spikes.select(ndarray::Axis(0), &idx).mapv(f64::from);
     latentdyn_models::array3_to_tensor(spikes.view(), tch::Device::Cpu).expect("batch tensor")
 }
+
+/// The configurations the training benches time, as `peer_step_bench.py`
+/// names them: (label, preset, latent size).
+pub const TRAIN_CONFIGS: [(&str, &str, usize); 6] = [
+    ("gru3", "gru", 3),
+    ("gru25", "gru", 25),
+    ("gru100", "gru", 100),
+    ("node3", "node", 3),
+    ("node10", "node", 10),
+    ("discrete3", "ablation0", 3),
+];
+
+/// A model of `preset` at latent size `latent` for 10 channels, seeded
+/// (seed 0), on the kernels [`bench_kernels`] chooses, with its variable
+/// store, its Adam and its run configuration.
+pub fn bench_model(
+    preset: &str,
+    latent: usize,
+    spec: latentdyn_data::DatasetSpec,
+) -> (
+    tch::nn::VarStore,
+    latentdyn_models::SequentialAutoencoder,
+    latentdyn_train::Adam,
+    latentdyn_train::RunConfig,
+) {
+    let cfg = latentdyn_train::RunConfig::preset(preset, Some(latent), spec, 0).expect("preset");
+    tch::manual_seed(0);
+    let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+    let mut model =
+        latentdyn_models::SequentialAutoencoder::new(&vs.root(), &cfg.model, 10).expect("model");
+    model.set_kernels(bench_kernels());
+    let adam = latentdyn_train::Adam::new(&vs, cfg.train.optimizer);
+    (vs, model, adam, cfg)
+}
