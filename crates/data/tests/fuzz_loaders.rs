@@ -8,12 +8,9 @@ use std::path::Path;
 use latentdyn_data::{generate, load_dataset_file, Dataset, DatasetSpec, SystemKind};
 use proptest::prelude::*;
 
-fn cases() -> u32 {
-    std::env::var("LATENTDYN_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(48)
-}
+#[path = "support/damage.rs"]
+mod support;
+use support::{apply, cases, damage};
 
 /// A small dataset written once, its two files' bytes.
 fn files() -> &'static (Vec<u8>, Vec<u8>) {
@@ -55,38 +52,11 @@ fn check(path: &Path) {
     }
 }
 
-#[derive(Debug, Clone)]
-enum Damage {
-    Truncate(usize),
-    Flip(usize, u8),
-    Random(Vec<u8>),
-}
-
-fn damage(len: usize) -> impl Strategy<Value = Damage> {
-    prop_oneof![
-        (0..len).prop_map(Damage::Truncate),
-        (0..len, 1u8..=255).prop_map(|(i, b)| Damage::Flip(i, b)),
-        proptest::collection::vec(any::<u8>(), 0..512).prop_map(Damage::Random),
-    ]
-}
-
-fn apply(bytes: &[u8], d: &Damage) -> Vec<u8> {
-    match d {
-        Damage::Truncate(n) => bytes[..*n].to_vec(),
-        Damage::Flip(i, b) => {
-            let mut v = bytes.to_vec();
-            v[*i] ^= b;
-            v
-        }
-        Damage::Random(r) => r.clone(),
-    }
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
-    fn damaged_npz_files(d in damage(files().0.len())) {
+    fn damaged_npz_files(d in damage(files().0.len(), 512)) {
         let dir = tempfile::tempdir().unwrap();
         let npz = dir.path().join("Rossler4_12S_6T_35P_2seed_poisson.npz");
         std::fs::write(&npz, apply(&files().0, &d)).unwrap();
@@ -95,7 +65,7 @@ proptest! {
     }
 
     #[test]
-    fn damaged_json_files(d in damage(files().1.len())) {
+    fn damaged_json_files(d in damage(files().1.len(), 512)) {
         let dir = tempfile::tempdir().unwrap();
         let npz = dir.path().join("Rossler4_12S_6T_35P_2seed_poisson.npz");
         std::fs::write(&npz, &files().0).unwrap();
@@ -108,7 +78,7 @@ proptest! {
     }
 
     #[test]
-    fn damaged_study_files(d in damage(h5().len())) {
+    fn damaged_study_files(d in damage(h5().len(), 512)) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("Arneodo10_10S_70T_35P_0seed_poisson.h5");
         std::fs::write(&path, apply(&h5(), &d)).unwrap();

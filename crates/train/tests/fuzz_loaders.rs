@@ -7,14 +7,11 @@ use latentdyn_data::DatasetSpec;
 use latentdyn_models::SequentialAutoencoder;
 use latentdyn_train::{files, load_params, save_params, RunConfig, RunDir};
 use proptest::prelude::*;
-use tch::{nn::VarStore, Device};
 
-fn cases() -> u32 {
-    std::env::var("LATENTDYN_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(48)
-}
+#[path = "../../data/tests/support/damage.rs"]
+mod support;
+use support::{apply, cases, damage};
+use tch::{nn::VarStore, Device};
 
 fn config() -> RunConfig {
     let mut c =
@@ -43,38 +40,11 @@ fn originals() -> &'static (Vec<u8>, String) {
     })
 }
 
-#[derive(Debug, Clone)]
-enum Damage {
-    Truncate(usize),
-    Flip(usize, u8),
-    Random(Vec<u8>),
-}
-
-fn damage(len: usize) -> impl Strategy<Value = Damage> {
-    prop_oneof![
-        (0..len).prop_map(Damage::Truncate),
-        (0..len, 1u8..=255).prop_map(|(i, b)| Damage::Flip(i, b)),
-        proptest::collection::vec(any::<u8>(), 0..256).prop_map(Damage::Random),
-    ]
-}
-
-fn apply(bytes: &[u8], d: &Damage) -> Vec<u8> {
-    match d {
-        Damage::Truncate(n) => bytes[..*n].to_vec(),
-        Damage::Flip(i, b) => {
-            let mut v = bytes.to_vec();
-            v[*i] ^= b;
-            v
-        }
-        Damage::Random(r) => r.clone(),
-    }
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
-    fn damaged_checkpoints(d in damage(originals().0.len()), recorded in any::<bool>()) {
+    fn damaged_checkpoints(d in damage(originals().0.len(), 256), recorded in any::<bool>()) {
         let dir = tempfile::tempdir().unwrap();
         let run = RunDir::new(dir.path());
         let mut vs = VarStore::new(Device::Cpu);
@@ -95,7 +65,7 @@ proptest! {
     }
 
     #[test]
-    fn damaged_run_configs(d in damage(originals().1.len())) {
+    fn damaged_run_configs(d in damage(originals().1.len(), 256)) {
         let dir = tempfile::tempdir().unwrap();
         let run = RunDir::new(dir.path());
         std::fs::write(run.file(files::CONFIG), apply(originals().1.as_bytes(), &d)).unwrap();
