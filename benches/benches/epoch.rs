@@ -9,9 +9,9 @@
 //! hand-written kernels unless `LATENTDYN_BENCH_KERNELS=libtorch`.
 
 use criterion::{criterion_group, Criterion};
-use latentdyn_benches::{arneodo_batch, bench_model, bench_threads, TRAIN_CONFIGS};
+use latentdyn_benches::{arneodo_batch, bench_model, bench_threads, train_step, TRAIN_CONFIGS};
 use latentdyn_data::{generate, DatasetSpec};
-use latentdyn_models::{poisson_nll, tensor_to_array3, SequentialAutoencoder};
+use latentdyn_models::{tensor_to_array3, SequentialAutoencoder};
 use std::time::Duration;
 
 fn bench_epoch(c: &mut Criterion) {
@@ -32,25 +32,18 @@ fn bench_epoch(c: &mut Criterion) {
     // gru100's epoch is left out: its step is timed by the train-step bench.
     for (label, preset, latent) in TRAIN_CONFIGS.into_iter().filter(|c| c.0 != "gru100") {
         let (_vs, model, mut adam, _) = bench_model(preset, latent, spec);
-        let mut train_step = |model: &SequentialAutoencoder, x: &tch::Tensor| {
-            adam.zero_grad();
-            let out = model.forward_t(x, true).expect("forward");
-            let loss = poisson_nll(&out.log_rates, x, None).expect("loss");
-            out.backward(&loss).expect("backward");
-            adam.step();
-        };
         let valid_pass = |model: &SequentialAutoencoder| {
             tch::no_grad(|| {
                 let out = model.forward_t(&valid, false).expect("validation forward");
                 tensor_to_array3(&out.log_rates).expect("log-rates")
             })
         };
-        train_step(&model, &first);
+        train_step(&model, &mut adam, &first);
         group.bench_function(format!("valid/{label}"), |b| b.iter(|| valid_pass(&model)));
         group.bench_function(format!("epoch/{label}"), |b| {
             b.iter(|| {
-                train_step(&model, &first);
-                train_step(&model, &second);
+                train_step(&model, &mut adam, &first);
+                train_step(&model, &mut adam, &second);
                 valid_pass(&model)
             })
         });

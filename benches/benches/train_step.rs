@@ -17,9 +17,9 @@
 //! ([`step_flop`]) and the GFLOP/s a median of five steps achieves.
 
 use criterion::{criterion_group, Criterion};
-use latentdyn_benches::{arneodo_batch, bench_model, bench_threads, TRAIN_CONFIGS};
+use latentdyn_benches::{arneodo_batch, bench_model, bench_threads, train_step, TRAIN_CONFIGS};
 use latentdyn_data::{generate, DatasetSpec};
-use latentdyn_models::{poisson_nll, CellKind, DynamicsConfig, ModelConfig};
+use latentdyn_models::{CellKind, DynamicsConfig, ModelConfig};
 use std::time::{Duration, Instant};
 use tch::{Device, Kind, Tensor};
 
@@ -93,13 +93,7 @@ fn bench_train_step(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(12));
     for (label, preset, latent) in TRAIN_CONFIGS {
         let (_vs, model, mut adam, cfg) = bench_model(preset, latent, spec);
-        let mut step = || {
-            adam.zero_grad();
-            let out = model.forward_t(&x, true).expect("forward");
-            let loss = poisson_nll(&out.log_rates, &x, None).expect("loss");
-            out.backward(&loss).expect("backward");
-            adam.step();
-        };
+        let mut step = || train_step(&model, &mut adam, &x);
         step();
         let mut nfe = None;
         if let Some(first) = model.dynamics.evaluations() {

@@ -86,3 +86,18 @@ pub fn bench_model(
     let adam = latentdyn_train::Adam::new(&vs, cfg.train.optimizer);
     (vs, model, adam, cfg)
 }
+
+/// One training step as the study takes it: zero_grad, forward in train
+/// mode, Poisson NLL over all bins, backward (the kernels' tapes included),
+/// Adam.
+pub fn train_step(
+    model: &latentdyn_models::SequentialAutoencoder,
+    adam: &mut latentdyn_train::Adam,
+    x: &tch::Tensor,
+) {
+    adam.zero_grad();
+    let out = model.forward_t(x, true).expect("forward");
+    let loss = latentdyn_models::poisson_nll(&out.log_rates, x, None).expect("loss");
+    out.backward(&loss).expect("backward");
+    adam.step();
+}
