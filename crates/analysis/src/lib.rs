@@ -7,6 +7,10 @@
 //! tensors to arrays is the caller's job (`latentdyn_models::tensor_to_array3`).
 //! Nothing here mutates a model.
 //!
+//! [`recording`] scores a model of a recording, which has no truth: the
+//! Neural Latents Benchmark's co-smoothing bits per spike, behaviour
+//! decoding R² and PSTH R².
+//!
 //! [`fixed_points`] finds the fixed points of a model's latent dynamics or of
 //! a true system and linearises them; [`alignment`] maps them onto the true
 //! system's axes and matches them to the true fixed points.
@@ -15,6 +19,7 @@ pub mod alignment;
 mod error;
 pub mod fixed_points;
 pub mod metrics;
+pub mod recording;
 
 pub use alignment::{
     align_fixed_points, assignment, eigenvalue_error, AlignmentSummary, MatchedPair,
@@ -28,4 +33,8 @@ pub use fixed_points::{
 pub use metrics::{
     compute_metrics, latent_r2, poisson_nll, poisson_nll_on, rate_r2, state_r2, steps_in, thirds,
     AffineMap, Metrics, NllBasis, ThirdMetrics, R2_FLOOR,
+};
+pub use recording::{
+    bits_per_spike, decode_r2, psth_r2, psths, r2_score, ridge_alphas, Decoding, RecordingMetrics,
+    Ridge,
 };

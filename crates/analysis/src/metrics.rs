@@ -362,7 +362,7 @@ fn flatten(a: ArrayView3<'_, f64>, what: &'static str) -> Result<Array2<f64>, An
 }
 
 /// scikit-learn's per-column R².
-fn r2_columns(pred: ArrayView2<'_, f64>, truth: ArrayView2<'_, f64>) -> Vec<f64> {
+pub(crate) fn r2_columns(pred: ArrayView2<'_, f64>, truth: ArrayView2<'_, f64>) -> Vec<f64> {
     pred.axis_iter(Axis(1))
         .zip(truth.axis_iter(Axis(1)))
         .map(|(p, y)| {

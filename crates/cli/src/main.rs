@@ -1,6 +1,6 @@
 //! `latentdyn`: the command line of the latentdyn workbench.
 //!
-//! Subcommands: `data`, `train`, `eval`, `fixed-points`, `figures`, `ablate`
+//! Subcommands: `data`, `train`, `eval`, `infer`, `fixed-points`, `figures`, `ablate`
 //! and `report`, each in the module of [`commands`] named after it. Errors
 //! carry the file, preset or field they concern; nothing already written is
 //! lost.
@@ -10,7 +10,7 @@ mod commands;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use commands::{ablate, data, eval, figures, fixed_points, report, train};
+use commands::{ablate, data, eval, figures, fixed_points, infer, report, train};
 
 /// Recover latent dynamical systems from neural population activity.
 #[derive(Parser, Debug)]
@@ -22,13 +22,15 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Synthetic spiking datasets: generate or inspect.
+    /// Datasets: generate synthetic ones, import recordings (NWB) or the study's files, inspect.
     #[command(subcommand)]
     Data(data::DataCommand),
     /// Train one sequential autoencoder (resumes an interrupted run).
     Train(train::TrainArgs),
     /// Metrics of a run's best checkpoint on the validation and test splits.
     Eval(eval::EvalArgs),
+    /// Write what a run infers for each trial of a split (z0, latents, rates) as .npz.
+    Infer(infer::InferArgs),
     /// Fixed points of a run's latent dynamics matched to the true system's
     /// (or of a true system alone, with --system).
     FixedPoints(fixed_points::FixedPointsArgs),
@@ -74,6 +76,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Data(cmd) => data::run(cmd),
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Infer(args) => infer::run(args),
         Command::FixedPoints(args) => fixed_points::run(args),
         Command::Figures(args) => figures::run(args),
         Command::Ablate(args) => ablate::run(args),

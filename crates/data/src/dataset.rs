@@ -280,31 +280,7 @@ impl Dataset {
     /// order, each preceded by its shape): what ties a run and a metadata
     /// file to these numbers, whatever file they were read from.
     pub fn content_sha256(&self) -> String {
-        use sha2::{Digest, Sha256};
-        /// Bytes go to the hash 64 KiB at a time.
-        struct Feed {
-            h: Sha256,
-            buf: Vec<u8>,
-        }
-        impl Feed {
-            fn put(&mut self, bytes: &[u8]) {
-                self.buf.extend_from_slice(bytes);
-                if self.buf.len() >= 1 << 16 {
-                    self.h.update(&self.buf);
-                    self.buf.clear();
-                }
-            }
-            fn shape(&mut self, dims: &[usize]) {
-                self.put(&(dims.len() as u64).to_le_bytes());
-                for &d in dims {
-                    self.put(&(d as u64).to_le_bytes());
-                }
-            }
-        }
-        let mut f = Feed {
-            h: Sha256::new(),
-            buf: Vec::with_capacity(1 << 17),
-        };
+        let mut f = Feed::new();
         f.shape(self.spikes.shape());
         for &v in &self.spikes {
             f.put(&v.to_le_bytes());
@@ -328,8 +304,7 @@ impl Dataset {
                 f.put(&(i as u64).to_le_bytes());
             }
         }
-        f.h.update(&f.buf);
-        f.h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        f.finish()
     }
 
     /// [`Dataset::content_sha256`] without hashing again when the metadata
@@ -516,6 +491,50 @@ impl Dataset {
     }
 }
 
+/// A SHA-256 fed 64 KiB at a time: what [`Dataset::content_sha256`] and
+/// the recording's hash are computed with.
+pub(crate) struct Feed {
+    h: sha2::Sha256,
+    buf: Vec<u8>,
+}
+
+impl Feed {
+    pub(crate) fn new() -> Self {
+        use sha2::Digest;
+        Feed {
+            h: sha2::Sha256::new(),
+            buf: Vec::with_capacity(1 << 17),
+        }
+    }
+
+    pub(crate) fn put(&mut self, bytes: &[u8]) {
+        use sha2::Digest;
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= 1 << 16 {
+            self.h.update(&self.buf);
+            self.buf.clear();
+        }
+    }
+
+    /// The number of dimensions, then each, as u64.
+    pub(crate) fn shape(&mut self, dims: &[usize]) {
+        self.put(&(dims.len() as u64).to_le_bytes());
+        for &d in dims {
+            self.put(&(d as u64).to_le_bytes());
+        }
+    }
+
+    pub(crate) fn finish(mut self) -> String {
+        use sha2::Digest;
+        self.h.update(&self.buf);
+        self.h
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
 fn read_metadata(path: &Path) -> Result<Metadata, DataError> {
     let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
     let value: serde_json::Value = serde_json::from_str(&text)
@@ -637,14 +656,20 @@ fn check_metadata(path: &Path, m: &Metadata) -> Result<(), DataError> {
     Ok(())
 }
 
-struct ArrayReader<'a> {
-    path: &'a Path,
-    npz: &'a mut NpzReader<BufReader<File>>,
-    names: &'a [String],
+pub(crate) struct ArrayReader<'a> {
+    pub(crate) path: &'a Path,
+    pub(crate) npz: &'a mut NpzReader<BufReader<File>>,
+    pub(crate) names: &'a [String],
 }
 
 impl ArrayReader<'_> {
-    fn read<A, D>(
+    /// Whether the archive holds `field`.
+    pub(crate) fn has(&self, field: &str) -> bool {
+        let file_name = format!("{field}.npy");
+        self.names.iter().any(|n| n == field || *n == file_name)
+    }
+
+    pub(crate) fn read<A, D>(
         &mut self,
         field: &str,
         expected: &[usize],
@@ -680,6 +705,8 @@ impl ArrayReader<'_> {
 
 /// What `try_each!` tried, for the error when none fits.
 const NUMERIC_DTYPES: &str = "float64, float32, int8–int64, uint8–uint64";
+/// What an index or label array may be.
+const INTEGER_DTYPES: &str = "int8–int64, uint8–uint64";
 
 /// Tries `$reader.read::<T, D>` for each listed type until one reads: a shape
 /// error ends the search (the type was right); the first error is kept.
@@ -710,7 +737,7 @@ impl ArrayReader<'_> {
     /// integers from other tools), as f64.
     // One conversion closure serves every dtype tried, f64 itself included.
     #[allow(clippy::unnecessary_cast)]
-    fn read_f64<D: Dimension>(
+    pub(crate) fn read_f64<D: Dimension>(
         &mut self,
         field: &str,
         expected: &[usize],
@@ -724,12 +751,16 @@ impl ArrayReader<'_> {
             |v| v as f64,
             [f64, f32, i64, i32, i16, i8, u64, u32, u16, u8]
         )
-        .map_err(|e| unsupported(path, field, e))
+        .map_err(|e| unsupported(path, field, NUMERIC_DTYPES, e))
     }
 
     /// Trial indices of any integer dtype (int64 as written), as i64.
     #[allow(clippy::unnecessary_cast)]
-    fn read_i64(&mut self, field: &str, expected: &[usize]) -> Result<Array1<i64>, DataError> {
+    pub(crate) fn read_i64(
+        &mut self,
+        field: &str,
+        expected: &[usize],
+    ) -> Result<Array1<i64>, DataError> {
         let path = self.path;
         try_each!(
             self,
@@ -745,12 +776,16 @@ impl ArrayReader<'_> {
                 .map(|a| a.mapv(|v| v.min(i64::MAX as u64) as i64))
                 .map_err(|_| e)
         })
-        .map_err(|e| unsupported(path, field, e))
+        .map_err(|e| unsupported(path, field, INTEGER_DTYPES, e))
     }
 
     /// Spike counts: uint32 as written, or any numeric array holding
     /// non-negative whole numbers (files produced by other tools).
-    fn read_counts(&mut self, field: &str, expected: &[usize]) -> Result<Array3<u32>, DataError> {
+    pub(crate) fn read_counts(
+        &mut self,
+        field: &str,
+        expected: &[usize],
+    ) -> Result<Array3<u32>, DataError> {
         match self.read::<u32, ndarray::Ix3>(field, expected) {
             Ok(a) => return Ok(a),
             Err(e @ DataError::Shape { .. }) => return Err(e),
@@ -774,13 +809,13 @@ impl ArrayReader<'_> {
 
 /// A read error of a type search: a missing array stays as it is; a wrong
 /// dtype says which dtypes are accepted.
-fn unsupported(path: &Path, field: &str, e: DataError) -> DataError {
+fn unsupported(path: &Path, field: &str, accepted: &str, e: DataError) -> DataError {
     match &e {
         DataError::Corrupt { reason, .. } if reason.contains("missing") => e,
         DataError::Corrupt { reason, .. } => DataError::corrupt(
             path,
             field,
-            format!("{reason} (accepted dtypes: {NUMERIC_DTYPES}; booleans and strings are not)"),
+            format!("{reason} (accepted dtypes: {accepted}; booleans and strings are not)"),
         ),
         _ => e,
     }
@@ -803,7 +838,7 @@ pub(crate) fn check_finite<S: Data<Elem = f64>>(
 
 type Split = (Vec<usize>, Vec<usize>, Vec<usize>);
 
-fn check_split(
+pub(crate) fn check_split(
     path: &Path,
     n: usize,
     train: &Array1<i64>,
@@ -868,7 +903,7 @@ pub(crate) fn check_split_named(
 
 /// Writes through `write` into a temporary file in `path`'s directory, then renames it
 /// to `path`; on failure the temporary file is removed and `path` is untouched.
-fn write_atomic(
+pub(crate) fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
 ) -> Result<(), DataError> {

@@ -8,11 +8,15 @@
 //!   whose columns are sorted by the first row, per-channel standardisation,
 //!   `exp`, Poisson spikes, reshape into trials, a seeded 64/16/20 split.
 //! - [`Dataset`]: the result, saved as `.npz` + `.json` and loaded with validation.
+//! - [`Recording`]: binned counts without truth (an NWB import, [`import_nwb`],
+//!   or any `.npz` of counts), with held-out units, behaviour and conditions;
+//!   [`Data`] is either, and [`load_data_file`] reads any of their files.
 //!
 //! Randomness is platform-independent and split into per-purpose streams
 //! (see [`random`]): the same spec always gives byte-identical files.
 //! This crate does not touch libtorch.
 
+mod data;
 mod dataset;
 mod eig;
 mod error;
@@ -21,12 +25,14 @@ mod mackey_glass;
 mod nwb;
 mod pipeline;
 pub mod random;
+mod recording;
 mod simulate;
 mod source;
 mod spec;
 mod study_file;
 mod systems;
 
+pub use data::{load_data_file, Data, DataSpec};
 pub use dataset::{
     Dataset, Integrator, Metadata, Provenance, Sampling, Seeds, Summary, FORMAT, FORMAT_VERSION,
 };
@@ -36,6 +42,10 @@ pub use mackey_glass::{history_value, integrate_scalar, HISTORY_SPREAD};
 pub use nwb::{import_nwb, BinnedRecording, Heldout, ImportOptions, ImportSummary};
 pub use pipeline::{
     column_mean_std, generate, generate_many, generate_with_progress, readout_matrix, split_indices,
+};
+pub use recording::{
+    NwbImport, Recording, RecordingMetadata, RecordingShape, RecordingSummary, RECORDING_FORMAT,
+    RECORDING_FORMAT_VERSION,
 };
 pub use simulate::{
     integrate, integrator_options, linspace, simulate, LatentInfo, MackeyGlassInfo, SVec,

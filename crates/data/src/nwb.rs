@@ -21,7 +21,7 @@ use std::path::Path;
 
 use ndarray::{Array2, Array3, ArrayD, Axis, Ix2};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::h5::{self, H5};
 use crate::DataError;
@@ -32,7 +32,7 @@ const NWB_LAYOUT: &str = "an NWB 2 file has units/spike_times with units/spike_t
      timestamps (or starting_time)";
 
 /// Which units are held out for co-smoothing.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum Heldout {
     /// None: every unit is held in.
@@ -52,7 +52,7 @@ pub enum Heldout {
 }
 
 /// How to cut a recording into trials and bins.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImportOptions {
     /// Bin width in ms.
     pub bin_ms: f64,
@@ -71,7 +71,7 @@ pub struct ImportOptions {
 }
 
 /// Counts and notes of an import, for people.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImportSummary {
     /// Units in the file (all kept).
     pub units: usize,

@@ -14,8 +14,8 @@ use latentdyn_analysis::{
     FinderProfile, FixedPointSearch, Flow, NODE_BIN_DT,
 };
 use latentdyn_data::{
-    file_sha256, generate_with_progress, load_dataset_file, DataError, Dataset, DatasetRef,
-    DatasetSpec, STUDY_DATASETS_ENV,
+    file_sha256, generate_with_progress, load_data_file, Complex, Data, DataError, DataSpec,
+    Dataset, DatasetRef, DatasetSpec, STUDY_DATASETS_ENV,
 };
 use latentdyn_models::{array3_to_tensor, tensor_to_array3};
 use latentdyn_train::{files, load_run, DataFile, RunConfig};
@@ -53,6 +53,13 @@ pub struct RunFixedPoints {
     /// existed or when the run has no `last.safetensors`.
     #[serde(default)]
     pub study: Option<ProfileSearch>,
+    /// A recording's bin width in ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bin_ms: Option<f64>,
+    /// On a recording with a bin width: each model point's eigenvalues as
+    /// continuous-time rates in 1/s ([`per_second`]), in the points' order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_second: Option<Vec<Vec<Complex>>>,
 }
 
 /// One fixed-point search of a model under a named profile, with where its
@@ -84,6 +91,8 @@ pub struct RunAnalysis {
     pub steps: usize,
     /// Inferred → true map.
     pub to_true: Option<AffineMap>,
+    /// Each trial's condition (a recording's), for colouring figures.
+    pub conditions: Option<Vec<i64>>,
 }
 
 /// `[trials, time, dim]` → `[trials·time, dim]`, trial-major.
@@ -164,24 +173,25 @@ fn file_turn(path: &Path) -> std::sync::Arc<std::sync::Mutex<()>> {
     )
 }
 
-/// The spec of a dataset reference and, for a file (the study's or any
-/// other), the file's reference and SHA-256. A missing file is an error
-/// that says where it was looked for and how to provide it.
+/// The spec of a dataset reference (a recording's shape, for a recording)
+/// and, for a file (the study's or any other), the file's reference and
+/// SHA-256. A missing file is an error that says where it was looked for
+/// and how to provide it.
 pub fn resolve_dataset(
     r: &DatasetRef,
     datasets: &Path,
-) -> Result<(DatasetSpec, Option<DataFile>), ExperimentError> {
+) -> Result<(DataSpec, Option<DataFile>), ExperimentError> {
     let Some(path) = locate(r, datasets)? else {
         let spec = r.preset_spec().ok_or_else(|| DataError::UnknownPreset {
             name: r.as_string(),
             valid: vec![],
         })?;
-        return Ok((spec, None));
+        return Ok((spec.into(), None));
     };
     let sha256 = file_sha256(&path)?;
     let spec = match r.preset_spec() {
-        Some(spec) => spec,
-        None => load_dataset_file(&path)?.spec,
+        Some(spec) => spec.into(),
+        None => load_data_file(&path)?.spec(),
     };
     Ok((
         spec,
@@ -222,12 +232,22 @@ pub fn locate(r: &DatasetRef, datasets: &Path) -> Result<Option<PathBuf>, Experi
     Ok(Some(path))
 }
 
-/// The dataset a run trains on, loaded: its file when it has one (refused
+/// The data a run trains on, loaded: its file when it has one (refused
 /// when the file's SHA-256 or spec is not the run's), otherwise its spec's
 /// generated dataset in `datasets` (generated there first when missing).
-pub fn load_run_dataset(cfg: &RunConfig, datasets: &Path) -> Result<Dataset, ExperimentError> {
+pub fn load_run_dataset(cfg: &RunConfig, datasets: &Path) -> Result<Data, ExperimentError> {
     let Some(file) = &cfg.data_file else {
-        return ensure_dataset(&cfg.dataset, datasets);
+        let Some(spec) = cfg.dataset.synthetic() else {
+            return Err(ExperimentError::Run {
+                path: datasets.to_path_buf(),
+                reason: format!(
+                    "run {} is on recording {} but its config names no data file",
+                    cfg.run_name(),
+                    cfg.dataset.name()
+                ),
+            });
+        };
+        return ensure_dataset(spec, datasets).map(Data::Synthetic);
     };
     let r = DatasetRef::parse(&file.source)?;
     let path = locate(&r, datasets)?.unwrap_or_default();
@@ -242,13 +262,13 @@ pub fn load_run_dataset(cfg: &RunConfig, datasets: &Path) -> Result<Dataset, Exp
         }
         .into());
     }
-    let data = load_dataset_file(&path)?;
-    if data.spec != cfg.dataset {
+    let data = load_data_file(&path)?;
+    if data.spec() != cfg.dataset {
         return Err(DataError::MetadataMismatch {
             path,
             field: "spec".into(),
             expected: cfg.dataset.name(),
-            found: data.spec.name(),
+            found: data.name(),
         }
         .into());
     }
@@ -286,27 +306,63 @@ pub fn analyse_run(
     run.vs.double();
     let data = load_run_dataset(&run.config, datasets)?;
     latentdyn_train::RunDir::new(run_dir).check_dataset(&data)?;
-    if data.spikes.dim().2 as i64 != run.model.channels() {
+    if data.held_in().len() as i64 != run.model.channels()
+        || data.spikes().dim().2 as i64 != run.model.out_channels()
+    {
         return Err(bad_run(
             run_dir,
             format!(
-                "the model reads {} channels but dataset {} has {}",
+                "the model reads {} and predicts {} channels but {} has {} held-in of {}",
                 run.model.channels(),
-                data.spec.name(),
-                data.spikes.dim().2
+                run.model.out_channels(),
+                data.name(),
+                data.held_in().len(),
+                data.spikes().dim().2
             ),
         ));
     }
-    let steps = data.spikes.dim().1;
-    let latents = infer_latents(run_dir, &run.model, &data.spikes.mapv(f64::from))?;
+    let steps = data.spikes().dim().1;
+    let all: Vec<usize> = (0..data.spikes().dim().0).collect();
+    let latents = infer_latents(run_dir, &run.model, &encoder_input(&data, &all))?;
     let inferred = flatten(&latents);
-    let true_latents = flatten(&data.latents);
     let cfg = FinderConfig {
         seed,
         ..FinderConfig::default()
     };
     let flow = Flow::of_dynamics(run.model.dynamics.as_ref(), NODE_BIN_DT)?;
     let model = find_fixed_points(&flow, inferred.view(), &cfg)?;
+    let Data::Synthetic(data) = data else {
+        // A recording: the model's points alone, with rates per second.
+        let per_second = data.bin_seconds().map(|dt| {
+            let tau = model_time_per_bin(&run.config);
+            model
+                .points
+                .iter()
+                .map(|p| per_second(&p.eigenvalues, model.kind, tau, dt))
+                .collect()
+        });
+        let record = RunFixedPoints {
+            run: run.config.run_name(),
+            dataset: data.name(),
+            model,
+            truth: None,
+            alignment: None,
+            to_true_weights: None,
+            to_true_bias: None,
+            study: None,
+            bin_ms: data.bin_seconds().map(|s| s * 1000.0),
+            per_second,
+        };
+        return Ok(RunAnalysis {
+            record,
+            true_latents: Array2::zeros((inferred.nrows(), 0)),
+            inferred,
+            steps,
+            to_true: None,
+            conditions: data.recording().and_then(|r| r.conditions.clone()),
+        });
+    };
+    let true_latents = flatten(&data.latents);
     let system = data.metadata.system;
     let dt = data.metadata.sampling.dt_actual;
     let (truth, alignment, to_true) = match Flow::of_system(system, dt) {
@@ -339,6 +395,8 @@ pub fn analyse_run(
             .map(|m| m.weights.outer_iter().map(|r| r.to_vec()).collect()),
         to_true_bias: to_true.as_ref().map(|m| m.bias.to_vec()),
         study,
+        bin_ms: None,
+        per_second: None,
     };
     Ok(RunAnalysis {
         record,
@@ -346,7 +404,56 @@ pub fn analyse_run(
         true_latents,
         steps,
         to_true,
+        conditions: None,
     })
+}
+
+/// What the encoder reads for `trials`: every unit of synthetic data, a
+/// recording's held-in units; f64 counts.
+pub fn encoder_input(data: &Data, trials: &[usize]) -> Array3<f64> {
+    data.spikes()
+        .select(Axis(0), trials)
+        .select(Axis(2), &data.held_in())
+        .mapv(f64::from)
+}
+
+/// The model time one bin lasts: a neural ODE's `1 / (bins − 1)` of its
+/// configured bins, one step of a map.
+fn model_time_per_bin(cfg: &RunConfig) -> f64 {
+    match &cfg.model.dynamics {
+        latentdyn_models::DynamicsConfig::Node(n) => 1.0 / (n.bins.max(2) - 1) as f64,
+        _ => 1.0,
+    }
+}
+
+/// Continuous-time eigenvalues in 1/s of a fixed point's one-bin
+/// eigenvalues `eigs`, for bins of `bin_seconds`: for a map, the principal
+/// logarithm `ln λ / Δt` (real part: growth rate, imaginary part: angular
+/// frequency; |λ| is floored at 1e-300); for a vector field linearised as
+/// `I + h·J` ([`latentdyn_analysis::FlowKind::Field`]), J's eigenvalue
+/// `(λ − 1)/h` per model time unit, times the model time per bin `tau`,
+/// over Δt.
+pub fn per_second(
+    eigs: &[Complex],
+    kind: latentdyn_analysis::FlowKind,
+    tau: f64,
+    bin_seconds: f64,
+) -> Vec<Complex> {
+    eigs.iter()
+        .map(|l| match kind {
+            latentdyn_analysis::FlowKind::Map => {
+                let modulus = (l.re * l.re + l.im * l.im).sqrt().max(1e-300);
+                Complex {
+                    re: modulus.ln() / bin_seconds,
+                    im: l.im.atan2(l.re) / bin_seconds,
+                }
+            }
+            latentdyn_analysis::FlowKind::Field { dt } => Complex {
+                re: (l.re - 1.0) / dt * tau / bin_seconds,
+                im: l.im / dt * tau / bin_seconds,
+            },
+        })
+        .collect()
 }
 
 /// The inferred latents `[trials, time, L]` of `spikes` (f64, eval mode,

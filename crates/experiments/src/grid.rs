@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use latentdyn_data::{DatasetRef, DatasetSpec};
+use latentdyn_data::{DataSpec, DatasetRef, DatasetSpec};
 use latentdyn_train::RunConfig;
 use serde::{Deserialize, Serialize};
 
@@ -86,7 +86,7 @@ impl Cell {
 
     /// The configuration with `spec` as its dataset and no file: what the
     /// run's name and the grid's checks need, which never read data.
-    fn config_on(&self, spec: DatasetSpec) -> Result<RunConfig, ExperimentError> {
+    fn config_on(&self, spec: impl Into<DataSpec>) -> Result<RunConfig, ExperimentError> {
         let mut cfg = RunConfig::preset(&self.model, self.latent, spec, self.seed)?;
         if let Some(e) = self.epochs {
             cfg = cfg.with_epochs(e);

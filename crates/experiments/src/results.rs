@@ -126,7 +126,8 @@ fn dataset_label(cfg: &RunConfig) -> String {
     STUDY_DATASETS
         .iter()
         .find(|(name, _, _)| {
-            latentdyn_data::DatasetSpec::preset(name).is_ok_and(|s| s == cfg.dataset)
+            latentdyn_data::DatasetSpec::preset(name)
+                .is_ok_and(|s| cfg.dataset.synthetic() == Some(&s))
         })
         .map_or_else(|| cfg.dataset.name(), |(name, _, _)| (*name).to_owned())
 }
@@ -227,9 +228,9 @@ fn read_row(dir: &Path) -> Result<RunRow, ExperimentError> {
     let (done, nll, rate, state_r2, latent) = (
         state.epochs_done(),
         r.map_or(f64::NAN, |r| r.nll),
-        r.map_or(f64::NAN, |r| r.rate_r2),
-        r.map_or(f64::NAN, |r| r.state_r2),
-        r.map_or(f64::NAN, |r| r.latent_r2),
+        r.and_then(|r| r.rate_r2).unwrap_or(f64::NAN),
+        r.and_then(|r| r.state_r2).unwrap_or(f64::NAN),
+        r.and_then(|r| r.latent_r2).unwrap_or(f64::NAN),
     );
     let wall = summary.as_ref().map_or(0.0, |s| s.wall_seconds);
     let analysis = crate::analyse::analysis_is_fresh(dir)

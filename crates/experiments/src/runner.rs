@@ -104,6 +104,8 @@ impl CellState {
 
 /// What the runner reports while it works.
 #[derive(Debug, Clone)]
+// A few events per cell: their size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Event {
     /// The plan: how many cells are already done, and how many will run.
     Planned {
@@ -178,8 +180,10 @@ pub fn ensure_datasets(cells: &[Cell], dir: &Path) -> Result<Vec<PathBuf>, Exper
             continue;
         }
         let (spec, file) = crate::analyse::resolve_dataset(&r, dir)?;
-        if file.is_none() && !specs.contains(&spec) {
-            specs.push(spec);
+        if let (None, Some(spec)) = (&file, spec.synthetic()) {
+            if !specs.contains(spec) {
+                specs.push(*spec);
+            }
         }
         refs.push(r);
     }

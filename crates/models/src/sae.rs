@@ -18,7 +18,7 @@ pub struct SaeOutput {
     pub z0: Tensor,
     /// The latent trajectory, `[batch, time, L]`.
     pub latents: Tensor,
-    /// Log firing rates, `[batch, time, channels]`.
+    /// Log firing rates, `[batch, time, out_channels]`.
     pub log_rates: Tensor,
     /// Backward passes of the layers that ran by hand-written kernels
     /// (training mode, f32 on the CPU: the encoder and the dynamics);
@@ -72,6 +72,7 @@ pub struct SequentialAutoencoder {
     pub readout: Linear,
     dropout: f64,
     channels: i64,
+    out_channels: i64,
     config: ModelConfig,
     kernels: Kernels,
 }
@@ -117,9 +118,23 @@ impl std::fmt::Display for Kernels {
 impl SequentialAutoencoder {
     /// Builds the model for data with `channels` channels, after validating `cfg`.
     pub fn new(vs: &nn::Path, cfg: &ModelConfig, channels: i64) -> Result<Self, ModelError> {
+        Self::with_io(vs, cfg, channels, channels)
+    }
+
+    /// Builds a model whose encoder reads `channels` channels and whose
+    /// readout predicts `out_channels` (a recording's held-in units in,
+    /// all units out, for co-smoothing).
+    pub fn with_io(
+        vs: &nn::Path,
+        cfg: &ModelConfig,
+        channels: i64,
+        out_channels: i64,
+    ) -> Result<Self, ModelError> {
         cfg.validate()?;
-        if channels < 1 {
-            return Err(ModelError::config("channels", format!("{channels} < 1")));
+        for (what, c) in [("channels", channels), ("out_channels", out_channels)] {
+            if c < 1 {
+                return Err(ModelError::config(what, format!("{c} < 1")));
+            }
         }
         let latent = cfg.latent_size as i64;
         let enc = cfg.encoder_size as i64;
@@ -127,9 +142,10 @@ impl SequentialAutoencoder {
             encoder: Encoder::new(&(vs / "encoder"), channels, enc)?,
             ic: Linear::new(&(vs / "ic"), 2 * enc, latent)?,
             dynamics: build_dynamics(&(vs / "dynamics"), latent, &cfg.dynamics)?,
-            readout: Linear::new(&(vs / "readout"), latent, channels)?,
+            readout: Linear::new(&(vs / "readout"), latent, out_channels)?,
             dropout: cfg.dropout,
             channels,
+            out_channels,
             config: cfg.clone(),
             kernels: Kernels::Hand,
         })
@@ -140,9 +156,15 @@ impl SequentialAutoencoder {
         &self.config
     }
 
-    /// Number of data channels.
+    /// Number of channels the encoder reads.
     pub fn channels(&self) -> i64 {
         self.channels
+    }
+
+    /// Number of channels the readout predicts (equal to
+    /// [`Self::channels`] unless built by [`Self::with_io`]).
+    pub fn out_channels(&self) -> i64 {
+        self.out_channels
     }
 
     /// Which code runs training-mode forward passes on the CPU ([`Kernels`]).

@@ -6,7 +6,7 @@
 //! embedded in the crate when it is built ([`PresetFile::embedded`]); they
 //! are their only source.
 
-use latentdyn_data::DatasetSpec;
+use latentdyn_data::DataSpec;
 use latentdyn_models::ModelConfig;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -136,10 +136,11 @@ pub struct RunConfig {
     /// The preset this run started from (for people and tables; the fields
     /// below are what counts).
     pub preset: String,
-    /// The dataset, regenerated from this spec when missing (and when
-    /// `data_file` is set, the spec of that file's data: its system is the
-    /// truth the analysis compares with).
-    pub dataset: DatasetSpec,
+    /// The data: a synthetic dataset's spec, regenerated from it when
+    /// missing (and when `data_file` is set, the spec of that file's data:
+    /// its system is the truth the analysis compares with), or a
+    /// recording's name and sizes (its `data_file` is then the data).
+    pub dataset: DataSpec,
     /// The file the run trains on instead of a generated dataset, with the
     /// SHA-256 of its bytes; absent for generated datasets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -159,9 +160,10 @@ impl RunConfig {
     pub fn preset(
         preset: &str,
         latent: Option<usize>,
-        dataset: DatasetSpec,
+        dataset: impl Into<DataSpec>,
         seed: u64,
     ) -> Result<Self, TrainError> {
+        let dataset = dataset.into();
         let PresetFile {
             preset,
             mut model,

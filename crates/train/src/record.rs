@@ -5,7 +5,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use latentdyn_analysis::{Metrics, ThirdMetrics};
+use latentdyn_analysis::{Metrics, RecordingMetrics, ThirdMetrics};
 use serde::{Deserialize, Serialize};
 
 use crate::io::atomic_write;
@@ -22,13 +22,68 @@ pub struct EpochRecord {
     pub train_loss: f64,
     /// Validation loss over the first K bins.
     pub valid_loss: f64,
-    /// Every validation metric (NLL over all bins, R² scores and thirds).
-    pub metrics: Metrics,
+    /// Every validation metric: against the truth (NLL over all bins, R²
+    /// scores and thirds) or, on a recording, co-smoothing and decoding.
+    pub metrics: Scores,
     /// Wall time of the epoch, training and validation.
     pub seconds: f64,
 }
 
-/// The CSV header, in column order.
+/// An epoch's validation scores: against the truth of synthetic data, or
+/// those a recording allows.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scores {
+    /// Synthetic data: NLL and R² against the true rates and latents.
+    Truth(Metrics),
+    /// A recording: held-in NLL, co-smoothing, decoding, PSTHs.
+    Recording(RecordingMetrics),
+}
+
+impl Scores {
+    /// The validation NLL (a recording's: of the held-in units), which
+    /// picks the best checkpoint.
+    pub fn nll(&self) -> f64 {
+        match self {
+            Scores::Truth(m) => m.nll,
+            Scores::Recording(m) => m.nll,
+        }
+    }
+
+    /// The truth's metrics, if the data had a truth.
+    pub fn truth(&self) -> Option<&Metrics> {
+        match self {
+            Scores::Truth(m) => Some(m),
+            Scores::Recording(_) => None,
+        }
+    }
+
+    /// The recording's metrics, if the data were a recording.
+    pub fn recording(&self) -> Option<&RecordingMetrics> {
+        match self {
+            Scores::Truth(_) => None,
+            Scores::Recording(m) => Some(m),
+        }
+    }
+}
+
+/// The CSV header of a run on a recording, in column order. An empty cell
+/// is a score the recording cannot give (no held-out units, behaviour or
+/// conditions).
+pub const RECORDING_COLUMNS: [&str; 10] = [
+    "epoch",
+    "horizon",
+    "train_loss",
+    "valid_loss",
+    "valid_nll",
+    "co_bps",
+    "heldin_bps",
+    "velocity_r2",
+    "psth_r2",
+    "seconds",
+];
+
+/// The CSV header of a run on synthetic data, in column order.
 pub const COLUMNS: [&str; 18] = [
     "epoch",
     "horizon",
@@ -52,7 +107,25 @@ pub const COLUMNS: [&str; 18] = [
 
 impl EpochRecord {
     fn to_row(&self) -> String {
-        let m = &self.metrics;
+        let m = match &self.metrics {
+            Scores::Truth(m) => m,
+            Scores::Recording(m) => {
+                let opt = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v:?}"));
+                return [
+                    self.epoch.to_string(),
+                    self.horizon.to_string(),
+                    format!("{:?}", self.train_loss),
+                    format!("{:?}", self.valid_loss),
+                    format!("{:?}", m.nll),
+                    opt(m.co_bps),
+                    opt(m.heldin_bps),
+                    opt(m.velocity_r2),
+                    opt(m.psth_r2),
+                    format!("{:?}", self.seconds),
+                ]
+                .join(",");
+            }
+        };
         let mut cells = vec![self.epoch.to_string(), self.horizon.to_string()];
         let mut nums = vec![
             self.train_loss,
@@ -73,10 +146,31 @@ impl EpochRecord {
 
     fn from_row(line: &str) -> Option<Self> {
         let cells: Vec<&str> = line.split(',').collect();
+        let f = |i: usize| cells[i].parse::<f64>().ok();
+        if cells.len() == RECORDING_COLUMNS.len() {
+            // An empty cell is None; anything else must parse.
+            let opt = |i: usize| match cells[i] {
+                "" => Some(None),
+                c => c.parse::<f64>().ok().map(Some),
+            };
+            return Some(Self {
+                epoch: cells[0].parse().ok()?,
+                horizon: cells[1].parse().ok()?,
+                train_loss: f(2)?,
+                valid_loss: f(3)?,
+                metrics: Scores::Recording(RecordingMetrics {
+                    nll: f(4)?,
+                    co_bps: opt(5)?,
+                    heldin_bps: opt(6)?,
+                    velocity_r2: opt(7)?,
+                    psth_r2: opt(8)?,
+                }),
+                seconds: f(9)?,
+            });
+        }
         if cells.len() != COLUMNS.len() {
             return None;
         }
-        let f = |i: usize| cells[i].parse::<f64>().ok();
         let third = |i: usize| {
             Some(ThirdMetrics {
                 rate_r2: f(i)?,
@@ -89,7 +183,7 @@ impl EpochRecord {
             horizon: cells[1].parse().ok()?,
             train_loss: f(2)?,
             valid_loss: f(3)?,
-            metrics: Metrics {
+            metrics: Scores::Truth(Metrics {
                 nll: f(4)?,
                 rate_r2: f(5)?,
                 state_r2: f(6)?,
@@ -97,7 +191,7 @@ impl EpochRecord {
                 early: third(8)?,
                 middle: third(11)?,
                 late: third(14)?,
-            },
+            }),
             seconds: f(17)?,
         })
     }
@@ -114,8 +208,9 @@ pub struct MetricsCsv {
 impl MetricsCsv {
     /// Opens `path` for a run whose next epoch is `next_epoch`: keeps the
     /// rows of epochs before it (dropping later or half-written rows, left
-    /// by a run killed after its last checkpoint), or starts a new file.
-    pub fn open(path: &Path, next_epoch: usize) -> Result<Self, TrainError> {
+    /// by a run killed after its last checkpoint), or starts a new file,
+    /// with the columns of a run on a recording when `recording`.
+    pub fn open(path: &Path, next_epoch: usize, recording: bool) -> Result<Self, TrainError> {
         let io = |source| TrainError::Io {
             path: path.to_path_buf(),
             source,
@@ -141,7 +236,11 @@ impl MetricsCsv {
                 });
             }
         }
-        let mut text = COLUMNS.join(",");
+        let mut text = if recording {
+            RECORDING_COLUMNS.join(",")
+        } else {
+            COLUMNS.join(",")
+        };
         text.push('\n');
         for r in &history {
             text.push_str(&r.to_row());
@@ -200,7 +299,7 @@ mod tests {
             horizon: 5,
             train_loss: 1.5 + epoch as f64,
             valid_loss: 1.25,
-            metrics: Metrics {
+            metrics: Scores::Truth(Metrics {
                 nll: 1.3,
                 rate_r2: 0.9,
                 state_r2: 0.8,
@@ -208,7 +307,7 @@ mod tests {
                 early: t,
                 middle: t,
                 late: t,
-            },
+            }),
             seconds: 0.125,
         }
     }
@@ -218,13 +317,28 @@ mod tests {
         let r = record(3);
         assert_eq!(EpochRecord::from_row(&r.to_row()), Some(r));
         assert_eq!(EpochRecord::from_row("1,2,3"), None);
+        let mut rec = record(4);
+        rec.metrics = Scores::Recording(RecordingMetrics {
+            nll: 0.25,
+            co_bps: Some(0.125),
+            heldin_bps: Some(0.5),
+            velocity_r2: None,
+            psth_r2: Some(-0.75),
+        });
+        let row = rec.to_row();
+        assert_eq!(row.split(',').count(), RECORDING_COLUMNS.len());
+        assert!(
+            row.contains(",,"),
+            "the missing velocity R² is an empty cell: {row}"
+        );
+        assert_eq!(EpochRecord::from_row(&row), Some(rec));
     }
 
     #[test]
     fn reopening_drops_rows_past_the_checkpoint_and_half_lines() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("metrics.csv");
-        let mut csv = MetricsCsv::open(&p, 0).unwrap();
+        let mut csv = MetricsCsv::open(&p, 0, false).unwrap();
         for e in 0..4 {
             csv.append(&record(e)).unwrap();
         }
@@ -233,11 +347,11 @@ mod tests {
         let mut f = OpenOptions::new().append(true).open(&p).unwrap();
         write!(f, "4,5,1.0,").unwrap();
         drop(f);
-        let csv = MetricsCsv::open(&p, 3).unwrap();
+        let csv = MetricsCsv::open(&p, 3, false).unwrap();
         assert_eq!(csv.history().len(), 3);
         let rows = MetricsCsv::read(&p).unwrap();
         assert_eq!(rows, (0..3).map(record).collect::<Vec<_>>());
-        let err = MetricsCsv::open(&p, 5).unwrap_err().to_string();
+        let err = MetricsCsv::open(&p, 5, false).unwrap_err().to_string();
         assert!(
             err.contains("metrics.csv") && err.contains("epoch 5"),
             "{err}"

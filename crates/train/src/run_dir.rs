@@ -108,7 +108,7 @@ struct DatasetRecord {
 /// The file that records the checkpoints' hashes.
 pub const CHECKPOINTS: &str = "checkpoints.json";
 /// The file that records which data the run trained on (name and
-/// [`latentdyn_data::Dataset::content_sha256`]).
+/// [`latentdyn_data::Data::content_id`]).
 pub const DATASET: &str = "dataset.json";
 /// The file that says a process is training in the directory.
 pub const LOCK: &str = "train.lock";
@@ -327,7 +327,7 @@ impl RunDir {
 
     /// Records the data the run trains on, or, when a record exists,
     /// refuses other data (a resume on another dataset).
-    pub fn record_dataset(&self, data: &latentdyn_data::Dataset) -> Result<(), TrainError> {
+    pub fn record_dataset(&self, data: &latentdyn_data::Data) -> Result<(), TrainError> {
         if self.file(DATASET).is_file() {
             return self.check_dataset(data);
         }
@@ -342,7 +342,7 @@ impl RunDir {
 
     /// Refuses data other than the run trained on (runs written before the
     /// record existed are not checked).
-    pub fn check_dataset(&self, data: &latentdyn_data::Dataset) -> Result<(), TrainError> {
+    pub fn check_dataset(&self, data: &latentdyn_data::Data) -> Result<(), TrainError> {
         let Ok(rec) = read_json::<DatasetRecord>(&self.file(DATASET)) else {
             return Ok(());
         };

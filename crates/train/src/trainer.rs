@@ -16,12 +16,16 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use latentdyn_analysis::{compute_metrics, poisson_nll as nll_f64, Metrics, NllBasis};
-use latentdyn_data::Dataset;
+use latentdyn_analysis::{
+    bits_per_spike, compute_metrics, decode_r2, poisson_nll as nll_f64, poisson_nll_on, psth_r2,
+    psths, AnalysisError, NllBasis, RecordingMetrics,
+};
+use latentdyn_data::Data;
 use latentdyn_models::{
     array3_to_tensor, parameter_count, poisson_nll, tensor_to_array3, Kernels,
     SequentialAutoencoder,
 };
+use ndarray::{Array3, Axis};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -32,7 +36,7 @@ use crate::adam::Adam;
 use crate::checkpoint::{load_last, save_last, save_params, Progress};
 use crate::config::RunConfig;
 use crate::io::write_json;
-use crate::record::{EpochRecord, MetricsCsv};
+use crate::record::{EpochRecord, MetricsCsv, Scores};
 use crate::run_dir::{files, RunDir, RunState};
 use crate::TrainError;
 
@@ -108,14 +112,29 @@ impl std::fmt::Display for RunStatus {
 pub struct Reported {
     /// Epochs the medians are taken over.
     pub epochs: usize,
-    /// Validation spike NLL over all bins.
+    /// Validation spike NLL over all bins (a recording's: held-in units).
     pub nll: f64,
-    /// Rate R².
-    pub rate_r2: f64,
-    /// State R² (true → inferred).
-    pub state_r2: f64,
-    /// Latent R² (inferred → true).
-    pub latent_r2: f64,
+    /// Rate R² (synthetic data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_r2: Option<f64>,
+    /// State R², true → inferred (synthetic data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_r2: Option<f64>,
+    /// Latent R², inferred → true (synthetic data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latent_r2: Option<f64>,
+    /// Co-smoothing bits per spike (a recording with held-out units).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub co_bps: Option<f64>,
+    /// Held-in bits per spike (a recording).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heldin_bps: Option<f64>,
+    /// Behaviour decoding R² (a recording with behaviour).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub velocity_r2: Option<f64>,
+    /// PSTH R² (a recording with conditions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub psth_r2: Option<f64>,
 }
 
 /// `summary.json`.
@@ -148,24 +167,87 @@ pub struct Summary {
     pub peak_rss_mib: Option<f64>,
 }
 
-/// The tensors of one split, ready on the device, plus the truth on the host.
+/// The tensors of one split, ready on the device, plus what scores them
+/// on the host.
 pub(crate) struct Split {
+    /// Every unit's counts: what the loss compares the rates with.
     spikes: Tensor,
-    truth: Option<(ndarray::Array3<f64>, ndarray::Array3<f64>)>,
+    /// What the encoder reads: a recording's held-in units (`spikes`
+    /// itself for synthetic data).
+    pub(crate) input: Tensor,
+    /// True rates and latents (synthetic data, when asked for).
+    truth: Option<(Array3<f64>, Array3<f64>)>,
+    /// A recording's behaviour of these trials.
+    behavior: Option<Array3<f64>>,
+    /// A recording's conditions of these trials.
+    conditions: Option<Vec<i64>>,
 }
 
 pub(crate) fn split(
-    ds: &Dataset,
+    ds: &Data,
     idx: &[usize],
     device: Device,
     with_truth: bool,
 ) -> Result<Split, TrainError> {
-    let pick = |a: &ndarray::Array3<f64>| a.select(ndarray::Axis(0), idx);
-    let spikes = ds.spikes.select(ndarray::Axis(0), idx).mapv(f64::from);
+    let spikes = ds.spikes().select(Axis(0), idx).mapv(f64::from);
+    let spikes = array3_to_tensor(spikes.view(), device)?;
+    let held_in = ds.held_in();
+    let input = if held_in.len() == ds.spikes().dim().2 {
+        spikes.shallow_clone()
+    } else {
+        let cols: Vec<i64> = held_in.iter().map(|&u| u as i64).collect();
+        spikes.f_index_select(2, &Tensor::from_slice(&cols).to_device(device))?
+    };
+    let pick = |a: &Array3<f64>| a.select(Axis(0), idx);
+    let rec = ds.recording();
     Ok(Split {
-        spikes: array3_to_tensor(spikes.view(), device)?,
-        truth: with_truth.then(|| (pick(&ds.rates), pick(&ds.latents))),
+        spikes,
+        input,
+        truth: ds
+            .truth()
+            .filter(|_| with_truth)
+            .map(|(rates, latents)| (pick(rates), pick(latents))),
+        behavior: rec.and_then(|r| r.behavior.as_ref()).map(pick),
+        conditions: rec
+            .and_then(|r| r.conditions.as_ref())
+            .map(|c| idx.iter().map(|&i| c[i]).collect()),
     })
+}
+
+/// What scoring a recording needs beyond the split scored: its held-in
+/// and held-out units, the training trials (the behaviour decoder is
+/// fitted on them) and the empirical PSTHs.
+pub(crate) struct RecordingScoring {
+    held_in: Vec<usize>,
+    held_out: Vec<usize>,
+    /// The training trials, when there is behaviour to decode.
+    train: Option<Split>,
+    /// Condition keys and the PSTHs of every trial's counts, when the
+    /// recording has conditions.
+    psths: Option<(Vec<i64>, Array3<f64>)>,
+}
+
+impl RecordingScoring {
+    /// `None` for synthetic data.
+    pub(crate) fn of(data: &Data, device: Device) -> Result<Option<Self>, TrainError> {
+        let Some(rec) = data.recording() else {
+            return Ok(None);
+        };
+        let train = match rec.behavior {
+            Some(_) => Some(split(data, &rec.train_idx, device, false)?),
+            None => None,
+        };
+        let psths = match &rec.conditions {
+            Some(c) => Some(psths(rec.spikes.mapv(f64::from).view(), c)?),
+            None => None,
+        };
+        Ok(Some(Self {
+            held_in: rec.held_in(),
+            held_out: rec.held_out(),
+            train,
+            psths,
+        }))
+    }
 }
 
 /// Trains (or resumes) the run `cfg` on `data`, writing everything into
@@ -179,7 +261,7 @@ pub(crate) fn split(
 /// first. Run parallel trainings in separate processes (the grid runner does).
 pub fn train(
     cfg: &RunConfig,
-    data: &Dataset,
+    data: &Data,
     opts: &RunOptions,
     observer: &mut dyn FnMut(&EpochRecord),
 ) -> Result<Summary, TrainError> {
@@ -187,13 +269,13 @@ pub fn train(
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     cfg.validate()?;
-    if data.spec != cfg.dataset {
+    if data.spec() != cfg.dataset {
         return Err(TrainError::Config {
             field: "dataset".into(),
             reason: format!(
                 "the config names {} but the data are {}",
                 cfg.dataset.name(),
-                data.spec.name()
+                data.name()
             ),
         });
     }
@@ -242,8 +324,13 @@ pub fn train(
     // Build the model from the seed: this fixes the initialisation.
     tch::manual_seed(cfg.seed as i64);
     let mut vs = VarStore::new(opts.device);
-    let (_, steps, channels) = data.spikes.dim();
-    let mut model = SequentialAutoencoder::new(&vs.root(), &cfg.model, channels as i64)?;
+    let (_, steps, channels) = data.spikes().dim();
+    let mut model = SequentialAutoencoder::with_io(
+        &vs.root(),
+        &cfg.model,
+        data.held_in().len() as i64,
+        channels as i64,
+    )?;
     model.set_kernels(opts.kernels);
     let mut adam = Adam::new(&vs, cfg.train.optimizer);
     let n_params = parameter_count(&vs);
@@ -257,12 +344,17 @@ pub fn train(
     } else {
         write_json(&config_path, cfg)?;
     }
-    let mut csv = MetricsCsv::open(&metrics_path, progress.next_epoch)?;
+    let mut csv = MetricsCsv::open(
+        &metrics_path,
+        progress.next_epoch,
+        data.recording().is_some(),
+    )?;
     let mut history = csv.history().to_vec();
 
-    let train_split = split(data, &data.train_idx, opts.device, false)?;
-    let valid = split(data, &data.valid_idx, opts.device, true)?;
-    let n_train = data.train_idx.len();
+    let train_split = split(data, data.train_idx(), opts.device, false)?;
+    let valid = split(data, data.valid_idx(), opts.device, true)?;
+    let scoring = RecordingScoring::of(data, opts.device)?;
+    let n_train = data.train_idx().len();
     let batch = cfg.train.batch_size.min(n_train).max(1);
 
     let mut status = RunStatus::Completed;
@@ -294,7 +386,9 @@ pub fn train(
         for chunk in order.chunks(batch) {
             let idx = Tensor::from_slice(chunk).to_device(opts.device);
             let x = train_split.spikes.f_index_select(0, &idx)?;
-            let out = match model.forward_t(&x, true) {
+            let input = train_split.input.f_index_select(0, &idx)?;
+            // The loss covers every unit of the training trials.
+            let out = match model.forward_t(&input, true) {
                 Ok(out) => out,
                 // The solver gave up on a blown-up vector field: divergence.
                 Err(e) if e.is_divergence() => {
@@ -312,7 +406,7 @@ pub fn train(
         let train_loss = loss_sum / n_train as f64;
 
         let validated = if train_loss.is_finite() && params_finite(&vs) {
-            metrics_on(&model, &valid, k, cfg.train.nll_basis)?
+            metrics_on(&model, &valid, k, cfg.train.nll_basis, scoring.as_ref())?
         } else {
             None
         };
@@ -336,8 +430,8 @@ pub fn train(
         csv.append(&record)?;
         history.push(record.clone());
         observer(&record);
-        if record.metrics.nll < progress.best_valid_nll {
-            progress.best_valid_nll = record.metrics.nll;
+        if record.metrics.nll() < progress.best_valid_nll {
+            progress.best_valid_nll = record.metrics.nll();
             progress.best_epoch = Some(epoch);
             save_params(&run, files::BEST, &vs)?;
         }
@@ -400,39 +494,103 @@ fn mix(seed: u64, epoch: u64) -> u64 {
 
 /// Loss at horizon `k` (the full NLL, as trained on) and every metric on a
 /// split, in eval mode, the metrics' NLL on `basis`; `None` when the
-/// model's outputs are not finite.
+/// model's outputs are not finite. On a recording (`scoring`), the loss and
+/// the NLL cover the held-in units only, and the scores are those of
+/// [`RecordingMetrics`].
 pub(crate) fn metrics_on(
     model: &SequentialAutoencoder,
     valid: &Split,
     k: usize,
     basis: NllBasis,
-) -> Result<Option<(f64, Metrics)>, TrainError> {
+    scoring: Option<&RecordingScoring>,
+) -> Result<Option<(f64, Scores)>, TrainError> {
     tch::no_grad(|| {
-        let out = match model.forward_t(&valid.spikes, false) {
-            Ok(out) => out,
-            // A vector field that blew up makes the adaptive solver fail.
-            Err(e) if e.is_divergence() => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
-        let log_rates = tensor_to_array3(&out.log_rates)?;
-        let latents = tensor_to_array3(&out.latents)?;
-        if !(log_rates.iter().all(|v| v.is_finite()) && latents.iter().all(|v| v.is_finite())) {
+        let Some((log_rates, latents)) = infer_finite(model, valid)? else {
             return Ok(None);
-        }
+        };
         let spikes = tensor_to_array3(&valid.spikes)?;
-        let (rates, true_latents) = valid.truth.as_ref().expect("validation keeps the truth");
-        let valid_loss = nll_f64(log_rates.view(), spikes.view(), Some(k))?;
-        let metrics = compute_metrics(
-            log_rates.view(),
-            spikes.view(),
-            rates.view(),
-            true_latents.view(),
-            latents.view(),
-            None,
-            basis,
-        )?;
-        Ok(Some((valid_loss, metrics)))
+        let Some(sc) = scoring else {
+            let (rates, true_latents) = valid.truth.as_ref().expect("validation keeps the truth");
+            let valid_loss = nll_f64(log_rates.view(), spikes.view(), Some(k))?;
+            let metrics = compute_metrics(
+                log_rates.view(),
+                spikes.view(),
+                rates.view(),
+                true_latents.view(),
+                latents.view(),
+                None,
+                basis,
+            )?;
+            return Ok(Some((valid_loss, Scores::Truth(metrics))));
+        };
+        let cols = |a: &Array3<f64>, units: &[usize]| a.select(Axis(2), units);
+        let (lr_in, sp_in) = (cols(&log_rates, &sc.held_in), cols(&spikes, &sc.held_in));
+        let valid_loss = nll_f64(lr_in.view(), sp_in.view(), Some(k))?;
+        let nll = poisson_nll_on(basis, lr_in.view(), sp_in.view(), None)?;
+        let rates = log_rates.mapv(f64::exp);
+        let bps = |units: &[usize]| -> Result<Option<f64>, TrainError> {
+            if units.is_empty() {
+                return Ok(None);
+            }
+            match bits_per_spike(cols(&rates, units).view(), cols(&spikes, units).view()) {
+                Ok(v) => Ok(Some(v)),
+                // No spike of these units in the split: nothing to score.
+                Err(AnalysisError::Empty { .. }) => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        };
+        let velocity_r2 = match (&sc.train, &valid.behavior) {
+            (Some(train), Some(beh)) => {
+                let Some((train_lr, _)) = infer_finite(model, train)? else {
+                    return Ok(None);
+                };
+                let train_beh = train.behavior.as_ref().expect("a recording's behaviour");
+                Some(
+                    decode_r2(
+                        train_lr.mapv(f64::exp).view(),
+                        train_beh.view(),
+                        rates.view(),
+                        beh.view(),
+                    )?
+                    .r2,
+                )
+            }
+            _ => None,
+        };
+        let psth = match (&sc.psths, &valid.conditions) {
+            (Some((keys, empirical)), Some(c)) => {
+                Some(psth_r2(rates.view(), c, keys, empirical.view())?)
+            }
+            _ => None,
+        };
+        let metrics = RecordingMetrics {
+            nll,
+            co_bps: bps(&sc.held_out)?,
+            heldin_bps: bps(&sc.held_in)?,
+            velocity_r2,
+            psth_r2: psth,
+        };
+        Ok(Some((valid_loss, Scores::Recording(metrics))))
     })
+}
+
+/// Log-rates and latents of a split, `[trial, bin, ·]`.
+type Inferred = (Array3<f64>, Array3<f64>);
+
+/// Log-rates and latents of a split in eval mode, `None` when not finite.
+fn infer_finite(model: &SequentialAutoencoder, s: &Split) -> Result<Option<Inferred>, TrainError> {
+    let out = match model.forward_t(&s.input, false) {
+        Ok(out) => out,
+        // A vector field that blew up makes the adaptive solver fail.
+        Err(e) if e.is_divergence() => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let log_rates = tensor_to_array3(&out.log_rates)?;
+    let latents = tensor_to_array3(&out.latents)?;
+    if !(log_rates.iter().all(|v| v.is_finite()) && latents.iter().all(|v| v.is_finite())) {
+        return Ok(None);
+    }
+    Ok(Some((log_rates, latents)))
 }
 
 fn params_finite(vs: &VarStore) -> bool {
@@ -452,12 +610,28 @@ pub fn reported(history: &[EpochRecord], window: usize) -> Option<Reported> {
         return None;
     }
     let med = |f: &dyn Fn(&EpochRecord) -> f64| median(tail.iter().map(f).collect());
+    // A score some epochs lack (a split without held-out spikes) is the
+    // median of the epochs that have it.
+    let med_opt = |f: &dyn Fn(&EpochRecord) -> Option<f64>| {
+        let v: Vec<f64> = tail.iter().filter_map(f).collect();
+        (!v.is_empty()).then(|| median(v))
+    };
+    let truth = |f: fn(&latentdyn_analysis::Metrics) -> f64| {
+        med_opt(&|r: &EpochRecord| r.metrics.truth().map(f))
+    };
+    let rec = |f: fn(&RecordingMetrics) -> Option<f64>| {
+        med_opt(&|r: &EpochRecord| r.metrics.recording().and_then(f))
+    };
     Some(Reported {
         epochs: tail.len(),
-        nll: med(&|r| r.metrics.nll),
-        rate_r2: med(&|r| r.metrics.rate_r2),
-        state_r2: med(&|r| r.metrics.state_r2),
-        latent_r2: med(&|r| r.metrics.latent_r2),
+        nll: med(&|r| r.metrics.nll()),
+        rate_r2: truth(|m| m.rate_r2),
+        state_r2: truth(|m| m.state_r2),
+        latent_r2: truth(|m| m.latent_r2),
+        co_bps: rec(|m| m.co_bps),
+        heldin_bps: rec(|m| m.heldin_bps),
+        velocity_r2: rec(|m| m.velocity_r2),
+        psth_r2: rec(|m| m.psth_r2),
     })
 }
 

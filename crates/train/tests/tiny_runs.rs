@@ -5,12 +5,16 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use latentdyn_data::{generate, Dataset, DatasetSpec, SystemKind};
+use latentdyn_data::{generate, Data, Dataset, DatasetSpec, SystemKind};
 use latentdyn_models::Kernels;
 use latentdyn_train::{files, train, MetricsCsv, RunConfig, RunOptions, RunStatus};
 use tch::Tensor;
 
-fn tiny_dataset() -> Dataset {
+fn tiny_dataset() -> Data {
+    Data::Synthetic(tiny_synthetic())
+}
+
+fn tiny_synthetic() -> Dataset {
     let spec = DatasetSpec {
         system: SystemKind::Arneodo,
         obs_dim: 6,
@@ -22,8 +26,8 @@ fn tiny_dataset() -> Dataset {
     generate(&spec).expect("tiny dataset")
 }
 
-fn tiny_config(preset: &str, data: &Dataset, epochs: usize) -> RunConfig {
-    let mut cfg = RunConfig::preset(preset, Some(3), data.spec, 0)
+fn tiny_config(preset: &str, data: &Data, epochs: usize) -> RunConfig {
+    let mut cfg = RunConfig::preset(preset, Some(3), data.spec(), 0)
         .unwrap()
         .with_epochs(epochs);
     cfg.train.batch_size = 16;
@@ -79,7 +83,7 @@ fn every_dynamics_trains_and_its_loss_falls() {
             "{preset}: train loss {first} -> {last} did not fall"
         );
         for r in &seen {
-            let m = &r.metrics;
+            let m = r.metrics.truth().expect("synthetic data have a truth");
             assert!(m.nll.is_finite() && m.nll > 0.0, "{preset}: {m:?}");
             for v in [m.rate_r2, m.state_r2, m.latent_r2] {
                 assert!(
@@ -185,7 +189,7 @@ fn bad_configs_and_mismatched_directories_are_refused() {
     assert!(err.contains("train.optimizer.lr"), "{err}");
     cfg.set("train.optimizer.lr=0.002").unwrap();
     assert_eq!(cfg.train.optimizer.lr, 0.002);
-    let err = RunConfig::preset("lstm", None, data.spec, 0)
+    let err = RunConfig::preset("lstm", None, data.spec(), 0)
         .unwrap_err()
         .to_string();
     assert!(err.contains("lstm") && err.contains("node"), "{err}");
@@ -200,7 +204,7 @@ fn bad_configs_and_mismatched_directories_are_refused() {
     assert!(err.contains("another configuration"), "{err}");
 
     let mut wrong_data = cfg.clone();
-    wrong_data.dataset.seed = 4;
+    wrong_data.set("dataset.seed=4").unwrap();
     let err = train(
         &wrong_data,
         &data,
@@ -226,7 +230,7 @@ fn hand_kernels_and_libtorch_agree_on_the_first_epoch() {
             o.kernels = kernels;
             let mut first = None;
             train(&cfg, &data, &o, &mut |r| {
-                first.get_or_insert((r.train_loss, r.metrics.nll));
+                first.get_or_insert((r.train_loss, r.metrics.nll()));
             })
             .unwrap();
             losses.push(first.unwrap());

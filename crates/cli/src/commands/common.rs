@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use latentdyn_analysis::AlignmentSummary;
-use latentdyn_data::{Dataset, DatasetSpec};
+use latentdyn_data::{Data, Dataset, DatasetSpec};
 use latentdyn_experiments::analyse::{ensure_dataset_with, Ensured};
 use latentdyn_train::RunConfig;
 use rayon::prelude::*;
@@ -74,11 +74,11 @@ pub fn generate_specs(
 /// The dataset a run trains on, loaded: its file (whose SHA-256 must be the
 /// run's) or its spec's generated dataset (generated with progress bars
 /// when missing).
-pub fn load_run_data(cfg: &RunConfig, dir: &Path) -> Result<Dataset> {
-    if cfg.data_file.is_none() {
+pub fn load_run_data(cfg: &RunConfig, dir: &Path) -> Result<Data> {
+    if let (None, Some(spec)) = (&cfg.data_file, cfg.dataset.synthetic()) {
         // Loaded (or generated) once, with a progress bar.
-        let mut found = generate_specs(std::slice::from_ref(&cfg.dataset), dir, false)?;
-        return Ok(found.remove(0).1);
+        let mut found = generate_specs(std::slice::from_ref(spec), dir, false)?;
+        return Ok(Data::Synthetic(found.remove(0).1));
     }
     latentdyn_experiments::analyse::load_run_dataset(cfg, dir)
         .with_context(|| format!("loading the dataset of run {}", cfg.run_name()))

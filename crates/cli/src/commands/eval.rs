@@ -5,9 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use latentdyn_analysis::Metrics;
 use latentdyn_models::DeviceChoice;
-use latentdyn_train::{evaluate, files, RunConfig};
+use latentdyn_train::{evaluate, files, RunConfig, Scores};
 
 use super::common::{load_run_data, print_alignment};
 
@@ -57,37 +56,66 @@ pub fn run(args: EvalArgs) -> Result<()> {
         return Ok(());
     }
     println!("{} on {} ({})", ev.run, ev.dataset, ev.checkpoint);
-    println!(
-        "{:<6} {:>8} {:>8} {:>8} {:>8}   {:>24}",
-        "split", "NLL", "rate R²", "state R²", "lat. R²", "rate R² early/mid/late"
-    );
-    for (name, m) in [("valid", &ev.valid), ("test", &ev.test)] {
-        print_row(name, m);
-    }
+    print_scores(&[("valid", &ev.valid), ("test", &ev.test)]);
     let fp = latentdyn_experiments::analyse_run(&args.run, &args.datasets, 0)
         .with_context(|| format!("fixed points of {}", args.run.display()))?;
-    println!(
-        "fixed points: {} in the model, {} in the truth ({:.1} s)",
-        fp.record.model.points.len(),
-        fp.record.truth.as_ref().map_or(0, |t| t.points.len()),
-        fp.record.model.seconds
-    );
+    match &fp.record.truth {
+        Some(t) => println!(
+            "fixed points: {} in the model, {} in the truth ({:.1} s)",
+            fp.record.model.points.len(),
+            t.points.len(),
+            fp.record.model.seconds
+        ),
+        None => println!(
+            "fixed points: {} in the model ({:.1} s; no ground truth to match them to)",
+            fp.record.model.points.len(),
+            fp.record.model.seconds
+        ),
+    }
     if let Some(a) = &fp.record.alignment {
         print_alignment(a);
     }
     Ok(())
 }
 
-fn print_row(name: &str, m: &Metrics) {
-    println!(
-        "{:<6} {:>8.4} {:>8.4} {:>8.4} {:>8.4}   {:>7.3} {:>7.3} {:>7.3}",
-        name,
-        m.nll,
-        m.rate_r2,
-        m.state_r2,
-        m.latent_r2,
-        m.early.rate_r2,
-        m.middle.rate_r2,
-        m.late.rate_r2
-    );
+/// The splits' scores as a table: the truth's metrics on synthetic data,
+/// co-smoothing and decoding on a recording ("—": the recording cannot
+/// give that score).
+fn print_scores(rows: &[(&str, &Scores)]) {
+    let opt = |v: Option<f64>| v.map_or_else(|| format!("{:>8}", "—"), |v| format!("{v:>8.4}"));
+    match rows.first().map(|r| r.1) {
+        Some(Scores::Truth(_)) => println!(
+            "{:<6} {:>8} {:>8} {:>8} {:>8}   {:>24}",
+            "split", "NLL", "rate R²", "state R²", "lat. R²", "rate R² early/mid/late"
+        ),
+        Some(Scores::Recording(_)) => println!(
+            "{:<6} {:>8} {:>8} {:>8} {:>8} {:>8}   (no ground truth: state and rate R² do not apply)",
+            "split", "NLL in", "co-bps", "bps in", "vel R²", "PSTH R²"
+        ),
+        None => {}
+    }
+    for (name, s) in rows {
+        match s {
+            Scores::Truth(m) => println!(
+                "{:<6} {:>8.4} {:>8.4} {:>8.4} {:>8.4}   {:>7.3} {:>7.3} {:>7.3}",
+                name,
+                m.nll,
+                m.rate_r2,
+                m.state_r2,
+                m.latent_r2,
+                m.early.rate_r2,
+                m.middle.rate_r2,
+                m.late.rate_r2
+            ),
+            Scores::Recording(m) => println!(
+                "{:<6} {:>8.4} {} {} {} {}",
+                name,
+                m.nll,
+                opt(m.co_bps),
+                opt(m.heldin_bps),
+                opt(m.velocity_r2),
+                opt(m.psth_r2)
+            ),
+        }
+    }
 }

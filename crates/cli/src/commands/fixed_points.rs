@@ -67,6 +67,29 @@ pub fn run(args: FixedPointsArgs) -> Result<()> {
     if let Some(s) = &a.record.alignment {
         print_alignment(s);
     }
+    if let (Some(rates), Some(w)) = (&a.record.per_second, a.record.bin_ms) {
+        println!(
+            "no ground truth to match them to; leading eigenvalues as continuous-time rates \
+             ({w} ms bins): growth rate 1/s ± i·angular frequency rad/s (Hz)"
+        );
+        for (i, r) in rates.iter().enumerate() {
+            let eig: Vec<String> = r
+                .iter()
+                .take(3)
+                .map(|e| {
+                    format!(
+                        "{:+.2}{:+.2}i ({:.2} Hz)",
+                        e.re,
+                        e.im,
+                        e.im.abs() / std::f64::consts::TAU
+                    )
+                })
+                .collect();
+            println!("  {i:>2} {}", eig.join("  "));
+        }
+    } else if a.record.truth.is_none() {
+        println!("no ground truth to match them to");
+    }
     println!("wrote {}", out.display());
     Ok(())
 }

@@ -8,5 +8,6 @@ pub mod data;
 pub mod eval;
 pub mod figures;
 pub mod fixed_points;
+pub mod infer;
 pub mod report;
 pub mod train;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use latentdyn_data::{Dataset, DatasetRef};
+use latentdyn_data::{Data, DatasetRef};
 use latentdyn_models::{DeviceChoice, Kernels};
 use latentdyn_train::{train, RunConfig, RunDir, RunOptions, RunState, RunStatus, Summary};
 
@@ -85,6 +85,20 @@ fn read_config(path: &Path) -> Result<RunConfig> {
     Ok(cfg)
 }
 
+/// On a recording, a neural ODE's time grid has the recording's bins (one
+/// bin is `1 / (bins − 1)` of model time, as the study's 70 bins are) and
+/// the batch the study's share of the trials: two batches per epoch.
+fn fit_to_recording(cfg: &mut RunConfig) {
+    let latentdyn_data::DataSpec::Recording(r) = &cfg.dataset else {
+        return;
+    };
+    if let latentdyn_models::DynamicsConfig::Node(n) = &mut cfg.model.dynamics {
+        n.bins = r.bins.max(2);
+    }
+    let train = r.trials - r.trials.div_ceil(5) - (r.trials - r.trials.div_ceil(5)).div_ceil(5);
+    cfg.train.batch_size = cfg.train.batch_size.min(train.div_ceil(2).max(1));
+}
+
 /// Runs `latentdyn train`.
 pub fn run(args: TrainArgs) -> Result<()> {
     let data_arg = args.data.clone().unwrap_or_else(|| "arneodo".into());
@@ -97,6 +111,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             let model = args.model.as_deref().unwrap_or("node");
             let mut cfg = RunConfig::preset(model, args.latent, spec, args.seed)?;
             cfg.data_file = data_file;
+            fit_to_recording(&mut cfg);
             cfg
         }
     };
@@ -170,7 +185,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
 }
 
 /// Trains with a progress bar: epoch, loss, rate R², ETA.
-fn train_with_bar(cfg: &RunConfig, data: &Dataset, opts: &RunOptions) -> Result<Summary> {
+fn train_with_bar(cfg: &RunConfig, data: &Data, opts: &RunOptions) -> Result<Summary> {
     let bar = ProgressBar::new(cfg.train.epochs as u64);
     bar.set_style(
         ProgressStyle::with_template(
@@ -185,10 +200,7 @@ fn train_with_bar(cfg: &RunConfig, data: &Dataset, opts: &RunOptions) -> Result<
     let plain = !std::io::IsTerminal::is_terminal(&std::io::stderr());
     let every = (cfg.train.epochs / 20).max(1);
     let summary = train(cfg, data, opts, &mut |r| {
-        let msg = format!(
-            "loss {:.4} valid NLL {:.4} rate R² {:.3} state R² {:.3} K {}",
-            r.train_loss, r.metrics.nll, r.metrics.rate_r2, r.metrics.state_r2, r.horizon
-        );
+        let msg = epoch_message(r);
         if plain && ((r.epoch + 1) % every == 0 || r.epoch + 1 == cfg.train.epochs) {
             eprintln!("epoch {}/{} {msg}", r.epoch + 1, cfg.train.epochs);
         }
@@ -198,6 +210,30 @@ fn train_with_bar(cfg: &RunConfig, data: &Dataset, opts: &RunOptions) -> Result<
     .with_context(|| format!("training run {}", opts.out_dir.display()))?;
     bar.finish_and_clear();
     Ok(summary)
+}
+
+/// One epoch in words: the loss and the validation scores the data allow.
+fn epoch_message(r: &latentdyn_train::EpochRecord) -> String {
+    let scores = match &r.metrics {
+        latentdyn_train::Scores::Truth(m) => format!(
+            "valid NLL {:.4} rate R² {:.3} state R² {:.3}",
+            m.nll, m.rate_r2, m.state_r2
+        ),
+        latentdyn_train::Scores::Recording(m) => {
+            let mut s = format!("held-in NLL {:.4}", m.nll);
+            if let Some(v) = m.co_bps {
+                s.push_str(&format!(" co-bps {v:.4}"));
+            }
+            if let Some(v) = m.velocity_r2 {
+                s.push_str(&format!(" vel R² {v:.3}"));
+            }
+            if let Some(v) = m.psth_r2 {
+                s.push_str(&format!(" PSTH R² {v:.3}"));
+            }
+            s
+        }
+    };
+    format!("loss {:.4} {scores} K {}", r.train_loss, r.horizon)
 }
 
 fn print_summary(dir: &Path, s: &Summary) {
@@ -210,9 +246,23 @@ fn print_summary(dir: &Path, s: &Summary) {
         s.wall_seconds
     );
     if let Some(r) = &s.reported {
-        println!(
-            "median over the last {} epochs (validation): NLL {:.4}  rate R² {:.4}  state R² {:.4}  latent R² {:.4}",
-            r.epochs, r.nll, r.rate_r2, r.state_r2, r.latent_r2
+        let mut line = format!(
+            "median over the last {} epochs (validation): NLL {:.4}",
+            r.epochs, r.nll
         );
+        for (name, v) in [
+            ("rate R²", r.rate_r2),
+            ("state R²", r.state_r2),
+            ("latent R²", r.latent_r2),
+            ("co-bps", r.co_bps),
+            ("held-in bps", r.heldin_bps),
+            ("velocity R²", r.velocity_r2),
+            ("PSTH R²", r.psth_r2),
+        ] {
+            if let Some(v) = v {
+                line.push_str(&format!("  {name} {v:.4}"));
+            }
+        }
+        println!("{line}");
     }
 }
