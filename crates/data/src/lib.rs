@@ -39,7 +39,9 @@ pub use dataset::{
 pub use eig::{eigenvalues3, Complex};
 pub use error::DataError;
 pub use mackey_glass::{history_value, integrate_scalar, HISTORY_SPREAD};
-pub use nwb::{import_nwb, BinnedRecording, Heldout, ImportOptions, ImportSummary};
+pub use nwb::{
+    import_nwb, nwb_trials_column, BinnedRecording, Heldout, ImportOptions, ImportSummary,
+};
 pub use pipeline::{
     column_mean_std, generate, generate_many, generate_with_progress, readout_matrix, split_indices,
 };

@@ -138,6 +138,26 @@ fn bin_of(t: f64, start: f64, w: f64, bins: usize) -> Option<usize> {
     (k < bins).then_some(k)
 }
 
+/// A numeric column of an NWB file's Trials table (`intervals/trials/<name>`),
+/// as f64: e.g. the trials' `start_time`, to line other data up with them.
+pub fn nwb_trials_column(path: &Path, name: &str) -> Result<Vec<f64>, DataError> {
+    let file = h5::open(path)?;
+    let r = H5 {
+        path,
+        file: &file,
+        layout: NWB_LAYOUT,
+    };
+    let column = format!("intervals/trials/{name}");
+    if !r.has(&column) {
+        return Err(DataError::corrupt(
+            path,
+            &column,
+            "no such column in the Trials table",
+        ));
+    }
+    Ok(r.read_f64(&column)?.into_raw_vec_and_offset().0)
+}
+
 /// Reads `path` and bins it by `opts`; `progress(done, total)` is called as
 /// units are binned (for a progress bar).
 pub fn import_nwb(
