@@ -173,3 +173,41 @@ fn bad_import_flags_fail_with_a_clear_message() {
     let t = fails(run(dir, &["data", "import", "no-such.nwb"]));
     assert!(t.contains("no-such.nwb"), "{t}");
 }
+
+#[test]
+fn a_grid_over_a_recording_reports_co_smoothing_in_place_of_the_truth() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    import_tiny(dir);
+    std::fs::write(
+        dir.join("rec.toml"),
+        "name = \"rec\"\ndescription = \"tiny recording\"\nepochs = 2\n\n[[groups]]\n\
+         datasets = [\"rec/tiny.npz\"]\nmodels = [\"gru\", \"node\"]\nlatents = [1, 2]\n\
+         seeds = [0]\nset = [\"model.encoder_size=8\"]\n",
+    )
+    .unwrap();
+    let t = ok(run(
+        dir,
+        &["ablate", "--grid", "rec.toml", "--root", "g", "--workers", "1"],
+    ));
+    assert!(t.contains("recordings (no ground truth"), "{t}");
+    assert!(t.contains("(v) on a recording"), "{t}");
+    let csv = std::fs::read_to_string(dir.join("g/rec/results.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 4);
+    for r in &rows {
+        assert_eq!(r[col("dataset")], "tiny");
+        // No truth: empty, never NaN or 0.
+        assert_eq!(r[col("rate_r2")], "", "{r:?}");
+        assert_eq!(r[col("state_r2")], "", "{r:?}");
+        assert!(r[col("co_bps")].parse::<f64>().is_ok() || r[col("co_bps")].is_empty());
+        assert!(r[col("heldin_bps")].parse::<f64>().is_ok(), "{r:?}");
+    }
+    assert!(!csv.contains("NaN"), "{csv}");
+    let html = std::fs::read_to_string(dir.join("g/rec/report/index.html")).unwrap();
+    assert!(html.contains("<h2>Recordings</h2>") && html.contains("co-bps"));
+    assert!(!html.contains("NaN"), "the report shows NaN");
+}

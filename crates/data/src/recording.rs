@@ -94,6 +94,8 @@ pub struct RecordingShape {
     pub units: usize,
     /// Held-out units.
     pub heldout_units: usize,
+    /// Training trials.
+    pub train_trials: usize,
 }
 
 /// A recording in memory. See the module documentation for the files.
@@ -342,6 +344,7 @@ impl Recording {
             bins,
             units,
             heldout_units: self.metadata.heldout_units,
+            train_trials: self.train_idx.len(),
         }
     }
 

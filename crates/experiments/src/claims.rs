@@ -2,7 +2,8 @@
 //!
 //! A reproduction is more than numbers inside bands: the study makes four
 //! claims about how the models compare, and each is checked here from the
-//! cell means of [`crate::results::summarise`]. A claim the runs cannot
+//! cell means of [`crate::results::summarise`]; a fifth carries the third
+//! over to recordings, which have no truth. A claim the runs cannot
 //! decide says what it needs. Claims are checked at any length (a smoke
 //! grid's 300 epochs too); only the comparison with published numbers needs
 //! the study's 3000 epochs.
@@ -134,7 +135,79 @@ pub fn check(cells: &[CellSummary]) -> Vec<Claim> {
         node_state_falls(cells),
         gru_needs_more_dimensions(cells),
         ablation_order(cells),
+        recording_dimensions(cells),
     ]
+}
+
+/// (v) On a recording, where the true dimensionality is unknown, claim
+/// (iii) with the grid's smallest L in its place: the NODE at the
+/// smallest L reaches a co-smoothing bits/spike that GRU needs a larger L
+/// for (or that no GRU of the grid reaches).
+fn recording_dimensions(cells: &[CellSummary]) -> Claim {
+    let co = |c: &CellSummary| c.recording.as_ref().map_or(f64::NAN, |r| r.co_bps.mean);
+    let mut cases = Vec::new();
+    let mut sets: Vec<&str> = cells
+        .iter()
+        .filter(|c| c.recording.is_some())
+        .map(|c| c.dataset.as_str())
+        .collect();
+    sets.sort_unstable();
+    sets.dedup();
+    for d in sets {
+        let series = |model: &str| {
+            let mut v: Vec<&CellSummary> = cells
+                .iter()
+                .filter(|c| c.dataset == d && c.model == model && co(c).is_finite())
+                .collect();
+            v.sort_by_key(|c| c.latent);
+            v
+        };
+        let (nodes, grus) = (series("node"), series("gru"));
+        let Some(n) = nodes.first() else { continue };
+        let l0 = n.latent;
+        if !grus.iter().any(|c| c.latent <= l0) || !grus.iter().any(|c| c.latent > l0) {
+            continue;
+        }
+        let target = co(n);
+        // Below the null model (co-bps ≤ 0) there is nothing to reach.
+        if target <= 0.0 {
+            continue;
+        }
+        let how = match grus.iter().find(|c| co(c) >= target) {
+            Some(c) => (
+                c.latent > l0,
+                format!("GRU first reaches it at L = {} ({:.4})", c.latent, co(c)),
+            ),
+            None => (
+                true,
+                format!(
+                    "no GRU up to L = {} reaches it (best {:.4})",
+                    grus.last().map_or(0, |c| c.latent),
+                    grus.iter().map(|c| co(c)).fold(f64::NEG_INFINITY, f64::max)
+                ),
+            ),
+        };
+        cases.push((
+            how.0,
+            format!(
+                "{d}: NODE L = {l0} co-bps {target:.4}; {} {}",
+                how.1,
+                mark(how.0)
+            ),
+        ));
+    }
+    let (verdict, cases) = verdict(
+        &cases,
+        "a recording with NODE runs (co-bps above 0) and GRU runs at the NODE's smallest L and \
+         above it",
+    );
+    Claim {
+        id: "v",
+        statement: "on a recording (no truth), the NODE at the grid's smallest L reaches a \
+                    co-smoothing bits/spike that GRU needs a larger L for",
+        verdict,
+        cases,
+    }
 }
 
 /// (i) At the true dimensionality NODE beats GRU on rate R² and on state
@@ -350,6 +423,7 @@ mod tests {
             nll: m(1.4),
             rate_r2: m(rate),
             state_r2: m(state),
+            recording: None,
             fp_matched: m(f64::NAN),
             fp_spurious: m(f64::NAN),
             fp_truth: None,
@@ -384,9 +458,11 @@ mod tests {
             cells.push(cell("arneodo", m, 3, r, 0.5));
         }
         let claims = check(&cells);
-        for c in &claims {
+        for c in &claims[..4] {
             assert_eq!(c.verdict, Verdict::Holds, "{}", c.render());
         }
+        // No recording among them: (v) says what it needs.
+        assert!(matches!(claims[4].verdict, Verdict::Needs(_)));
         assert!(
             claims[2].cases[0].contains("L = 10"),
             "{}",
@@ -437,5 +513,57 @@ mod tests {
         cells[1].rate_r2.mean = 0.5;
         assert_eq!(check(&cells)[3].verdict, Verdict::Holds);
         assert_eq!(Verdict::Needs("x".into()).words(), "needs: x");
+    }
+
+    fn recording_cell(model: &str, latent: usize, co_bps: f64) -> CellSummary {
+        let m = |v: f64| MeanStd {
+            mean: v,
+            std: f64::NAN,
+            n: 1,
+        };
+        let none = MeanStd {
+            mean: f64::NAN,
+            std: f64::NAN,
+            n: 0,
+        };
+        CellSummary {
+            rate_r2: none,
+            state_r2: none,
+            recording: Some(crate::results::RecordingCell {
+                co_bps: m(co_bps),
+                heldin_bps: m(0.1),
+                velocity_r2: none,
+                psth_r2: none,
+            }),
+            ..cell("reach_a", model, latent, f64::NAN, f64::NAN)
+        }
+    }
+
+    #[test]
+    fn the_recording_claim_is_claim_iii_at_the_smallest_l() {
+        let grid = |node2: f64, gru2: f64, gru6: f64| {
+            vec![
+                recording_cell("node", 2, node2),
+                recording_cell("node", 6, 0.14),
+                recording_cell("gru", 2, gru2),
+                recording_cell("gru", 6, gru6),
+            ]
+        };
+        let c = check(&grid(0.10, 0.02, 0.11));
+        assert_eq!(c[4].verdict, Verdict::Holds, "{}", c[4].render());
+        assert!(c[4].cases[0].contains("GRU first reaches it at L = 6"));
+        // The truth's claims cannot be decided on a recording.
+        for other in &c[..4] {
+            assert!(
+                matches!(other.verdict, Verdict::Needs(_)),
+                "{}",
+                other.render()
+            );
+        }
+        let c = check(&grid(0.10, 0.12, 0.13));
+        assert_eq!(c[4].verdict, Verdict::Fails, "{}", c[4].render());
+        // A NODE worse than the null model has nothing to reach.
+        let c = check(&grid(-0.05, -0.2, 0.13));
+        assert!(matches!(c[4].verdict, Verdict::Needs(_)));
     }
 }

@@ -45,6 +45,29 @@ const METRICS: [(&str, Getter, PubGetter); 3] = [
     ("state R²", |c| c.state_r2, |p| p.state_r2),
 ];
 
+/// What a recording's cells are drawn by: no truth, so co-smoothing and
+/// decoding in place of the R² against it (and no published values).
+const RECORDING_METRICS: [(&str, Getter, PubGetter); 3] = [
+    ("held-in NLL", |c| c.nll, |p| p.nll),
+    ("co-bps", |c| recording_metric(c, |r| r.co_bps), |p| p.nll),
+    (
+        "velocity R²",
+        |c| recording_metric(c, |r| r.velocity_r2),
+        |p| p.nll,
+    ),
+];
+
+fn recording_metric(c: &CellSummary, f: fn(&crate::results::RecordingCell) -> MeanStd) -> MeanStd {
+    c.recording.as_ref().map_or(
+        MeanStd {
+            mean: f64::NAN,
+            std: f64::NAN,
+            n: 0,
+        },
+        f,
+    )
+}
+
 fn model_colour(model: &str) -> RGBColor {
     match model {
         "gru" => RGBColor(0x1f, 0x77, 0xb4),
@@ -66,6 +89,12 @@ fn draw_versus_latent<DB: DrawingBackend>(
         )
         .map_err(|e| e.to_string())?;
     let panels = root.split_evenly((1, 3));
+    let recording = cells.iter().any(|c| c.recording.is_some());
+    let metrics = if recording {
+        RECORDING_METRICS
+    } else {
+        METRICS
+    };
     let models: Vec<&str> = {
         let mut m: Vec<&str> = cells.iter().map(|c| c.model.as_str()).collect();
         m.sort();
@@ -83,9 +112,9 @@ fn draw_versus_latent<DB: DrawingBackend>(
     } else {
         (1.0, 100.0)
     };
-    for (panel, (name, ours, theirs)) in panels.iter().zip(METRICS) {
+    for (panel, (name, ours, theirs)) in panels.iter().zip(metrics) {
         // Lower is better for the NLL, so its curves fall: keep the legend up.
-        let legend_at = if name == "NLL" {
+        let legend_at = if name.ends_with("NLL") {
             SeriesLabelPosition::UpperRight
         } else {
             SeriesLabelPosition::LowerRight
@@ -94,7 +123,7 @@ fn draw_versus_latent<DB: DrawingBackend>(
         for c in cells {
             let m = ours(c);
             ys.extend([m.mean - m.spread(), m.mean + m.spread()]);
-            if let Some(p) = &c.published {
+            if let Some(p) = c.published.as_ref().filter(|_| !recording) {
                 let p = theirs(p);
                 ys.extend([p.mean - p.spread(), p.mean + p.spread()]);
             }
@@ -362,7 +391,11 @@ pub fn summary_figures(
         if mine.is_empty() {
             continue;
         }
-        let title = format!("{d}: NLL, rate R² and state R² against L");
+        let title = if mine.iter().any(|c| c.recording.is_some()) {
+            format!("{d}: held-in NLL, co-smoothing bits/spike and velocity R² against L")
+        } else {
+            format!("{d}: NLL, rate R² and state R² against L")
+        };
         let fig = VersusLatent {
             dataset: d,
             cells: mine,
@@ -411,6 +444,7 @@ mod tests {
             rate_r2: rate,
             state_r2: 0.8 - 0.01 * latent as f64,
             latent_r2: 0.9,
+            recording: None,
             nll_basis: latentdyn_analysis::NllBasis::Full,
             batch_size: 650,
             report_last: 500,

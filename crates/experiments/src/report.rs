@@ -198,7 +198,7 @@ pub fn write_html(
          <th>fixed points matched</th></tr>\n"
     );
     let note = crate::results::basis_note(cells);
-    for c in cells {
+    for c in cells.iter().filter(|c| c.recording.is_none()) {
         let within = c.within();
         let class = |i: usize| match within {
             Some(w) if w[i] => " class=\"ok\"",
@@ -255,6 +255,7 @@ pub fn write_html(
     if let Some(n) = &note {
         let _ = writeln!(h, "<p>{}</p>", esc(n));
     }
+    recordings_table(&mut h, cells);
     for s in sections.iter().filter(|s| !s.figures.is_empty()) {
         let _ = writeln!(h, "<h2>{}</h2>\n<p>{}</p>", esc(&s.heading), esc(&s.note));
         for f in &s.figures {
@@ -298,11 +299,27 @@ pub fn write_html(
         } else {
             "—".to_owned()
         };
+        // A recording has no truth: its R² cells say so, and its co-bps
+        // stands in the rate R² column's place.
+        let (rate, state, latent) = match &r.recording {
+            None => (
+                format!("{:.4}", r.rate_r2),
+                format!("{:.4}", r.state_r2),
+                format!("{:.4}", r.latent_r2),
+            ),
+            Some(rec) => (
+                rec.co_bps
+                    .map_or_else(|| "—".to_owned(), |v| format!("co-bps {v:.4}")),
+                "no truth".to_owned(),
+                rec.velocity_r2
+                    .map_or_else(|| "—".to_owned(), |v| format!("vel. R² {v:.3}")),
+            ),
+        };
         let _ = writeln!(
             h,
             "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td>\
-             <td class=\"l\">{}</td><td>{}/{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td>\
-             <td>{:.4}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0} s</td><td class=\"l\">{}</td></tr>",
+             <td class=\"l\">{}</td><td>{}/{}</td><td>{:.4}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0} s</td><td class=\"l\">{}</td></tr>",
             esc(&r.dataset),
             esc(&r.model),
             r.latent,
@@ -311,9 +328,9 @@ pub fn write_html(
             r.epochs_done,
             r.epochs,
             r.nll,
-            r.rate_r2,
-            r.state_r2,
-            r.latent_r2,
+            rate,
+            state,
+            latent,
             counts,
             err(fp.and_then(|f| f.location_error)),
             err(fp.and_then(|f| f.eigenvalue_error)),
@@ -325,6 +342,52 @@ pub fn write_html(
     let path = dir.join("index.html");
     latentdyn_train::io::atomic_write(&path, h.as_bytes())?;
     Ok(path)
+}
+
+/// The cells of runs on recordings: no truth and no published values, so
+/// their own table of co-smoothing and decoding scores (nothing when there
+/// are none).
+fn recordings_table(h: &mut String, cells: &[CellSummary]) {
+    use std::fmt::Write as _;
+    let rec: Vec<&CellSummary> = cells.iter().filter(|c| c.recording.is_some()).collect();
+    if rec.is_empty() {
+        return;
+    }
+    h.push_str(
+        "<h2>Recordings</h2>\n<p>A recording has no ground truth: instead of rate and state R², \
+         its runs are scored on the validation trials by co-smoothing (bits per spike of the \
+         held-out units, predicted from the held-in ones: the Neural Latents Benchmark's \
+         definition), held-in bits per spike, behaviour decoding R² (ridge from the rates, \
+         fitted on the training trials) and PSTH R² (per condition). Mean ± std over \
+         seeds; — where the recording cannot give the score.</p>\n<table>\n<tr><th>dataset</th>\
+         <th>model</th><th>L</th><th>runs</th><th>held-in NLL</th><th>co-bps</th>\
+         <th>held-in bps</th><th>velocity R²</th><th>PSTH R²</th></tr>\n",
+    );
+    for c in rec {
+        let r = c.recording.as_ref().expect("filtered");
+        let f = |m: &MeanStd| {
+            if m.n == 0 {
+                "—".to_owned()
+            } else {
+                fmt_ms(m)
+            }
+        };
+        let _ = writeln!(
+            h,
+            "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&c.dataset),
+            esc(&c.model),
+            c.latent,
+            c.n,
+            f(&c.nll),
+            f(&r.co_bps),
+            f(&r.heldin_bps),
+            f(&r.velocity_r2),
+            f(&r.psth_r2)
+        );
+    }
+    h.push_str("</table>\n");
 }
 
 /// What [`build`] made.
@@ -559,6 +622,7 @@ mod tests {
             rate_r2: rate,
             state_r2: 0.5,
             latent_r2: 0.9,
+            recording: None,
             nll_basis: latentdyn_analysis::NllBasis::Full,
             batch_size: 650,
             report_last: 500,
@@ -654,6 +718,7 @@ mod tests {
             rate_r2: 0.5,
             state_r2: 0.5,
             latent_r2: 0.5,
+            recording: None,
             nll_basis: latentdyn_analysis::NllBasis::Full,
             batch_size: 650,
             report_last: 500,

@@ -35,6 +35,9 @@ pub struct RunRow {
     pub state_r2: f64,
     /// Median latent R².
     pub latent_r2: f64,
+    /// A run on a recording: its scores in place of the truth's R² (which
+    /// are then NaN, and written as empty cells).
+    pub recording: Option<RecordingRow>,
     /// The basis of `nll` (full, or without the Stirling term).
     pub nll_basis: NllBasis,
     /// Trials per optimiser step (≥ the training split: one step an epoch).
@@ -53,6 +56,20 @@ pub struct RunRow {
     pub wall_seconds: f64,
     /// The run directory.
     pub dir: PathBuf,
+}
+
+/// The medians a run on a recording reports (`None`: the recording cannot
+/// give that score).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RecordingRow {
+    /// Co-smoothing bits per spike of the held-out units.
+    pub co_bps: Option<f64>,
+    /// Bits per spike of the held-in units.
+    pub heldin_bps: Option<f64>,
+    /// Behaviour decoding R².
+    pub velocity_r2: Option<f64>,
+    /// PSTH R².
+    pub psth_r2: Option<f64>,
 }
 
 /// A run's fixed points in numbers (from its `fixed_points.json`).
@@ -121,7 +138,11 @@ const STUDY_DATASETS: [(&str, &str, usize); 6] = [
 /// the spec's name.
 fn dataset_label(cfg: &RunConfig) -> String {
     if let Some(f) = &cfg.data_file {
-        return f.source.clone();
+        // A file's stem (a name safe in file names); `study:<preset>` as it is.
+        return match latentdyn_data::DatasetRef::parse(&f.source) {
+            Ok(r @ latentdyn_data::DatasetRef::File(_)) => r.dir_name(),
+            _ => f.source.clone(),
+        };
     }
     STUDY_DATASETS
         .iter()
@@ -248,6 +269,14 @@ fn read_row(dir: &Path) -> Result<RunRow, ExperimentError> {
         rate_r2: rate,
         state_r2,
         latent_r2: latent,
+        recording: matches!(cfg.dataset, latentdyn_data::DataSpec::Recording(_)).then(|| {
+            RecordingRow {
+                co_bps: r.and_then(|r| r.co_bps),
+                heldin_bps: r.and_then(|r| r.heldin_bps),
+                velocity_r2: r.and_then(|r| r.velocity_r2),
+                psth_r2: r.and_then(|r| r.psth_r2),
+            }
+        }),
         nll_basis: cfg.train.nll_basis,
         batch_size: cfg.train.batch_size,
         report_last: cfg.train.report_last,
@@ -271,7 +300,7 @@ fn nll_basis_name(b: NllBasis) -> &'static str {
 pub fn write_runs_csv(rows: &[RunRow], path: &Path) -> Result<(), ExperimentError> {
     let mut text = String::from(
         "dataset,model,latent,seed,status,epochs_done,epochs,nll,rate_r2,state_r2,latent_r2,\
-         nll_basis,batch_size,report_last,\
+         co_bps,heldin_bps,velocity_r2,psth_r2,nll_basis,batch_size,report_last,\
          fp_model,fp_true,fp_matched,fp_missing,fp_spurious,fp_location_error,fp_eigenvalue_error,\
          fp_study_model,fp_study_matched,fp_study_missing,fp_study_spurious,\
          peak_rss_mib,wall_seconds,dir\n",
@@ -285,8 +314,14 @@ pub fn write_runs_csv(rows: &[RunRow], path: &Path) -> Result<(), ExperimentErro
     for r in rows {
         let fp = r.fixed_points.as_ref();
         let st = r.fixed_points_study.as_ref();
+        // A recording has no truth: its R² cells are empty, not NaN.
+        let truth = |v: f64| match r.recording {
+            Some(_) => String::new(),
+            None => format!("{v:.6}"),
+        };
+        let rec = |f: fn(&RecordingRow) -> Option<f64>| optf(r.recording.as_ref().and_then(f), 6);
         text.push_str(&format!(
-            "{},{},{},{},{},{},{},{:.6},{:.6},{:.6},{:.6},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.1},{}\n",
+            "{},{},{},{},{},{},{},{:.6},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.1},{}\n",
             r.dataset,
             r.model,
             r.latent,
@@ -295,9 +330,13 @@ pub fn write_runs_csv(rows: &[RunRow], path: &Path) -> Result<(), ExperimentErro
             r.epochs_done,
             r.epochs,
             r.nll,
-            r.rate_r2,
-            r.state_r2,
-            r.latent_r2,
+            truth(r.rate_r2),
+            truth(r.state_r2),
+            truth(r.latent_r2),
+            rec(|x| x.co_bps),
+            rec(|x| x.heldin_bps),
+            rec(|x| x.velocity_r2),
+            rec(|x| x.psth_r2),
             nll_basis_name(r.nll_basis),
             r.batch_size,
             r.report_last,
@@ -467,6 +506,20 @@ pub fn published() -> Result<Vec<Published>, ExperimentError> {
     Ok(out)
 }
 
+/// A recording cell's scores over its seeds (runs without a score are left
+/// out of its mean).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RecordingCell {
+    /// Co-smoothing bits per spike.
+    pub co_bps: MeanStd,
+    /// Held-in bits per spike.
+    pub heldin_bps: MeanStd,
+    /// Behaviour decoding R².
+    pub velocity_r2: MeanStd,
+    /// PSTH R².
+    pub psth_r2: MeanStd,
+}
+
 /// One grid cell over its seeds, beside the published value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CellSummary {
@@ -488,6 +541,8 @@ pub struct CellSummary {
     pub rate_r2: MeanStd,
     /// Ours: state R².
     pub state_r2: MeanStd,
+    /// A recording's cell: co-smoothing and decoding over its runs.
+    pub recording: Option<RecordingCell>,
     /// Model fixed points matched to the truth, over the analysed runs.
     pub fp_matched: MeanStd,
     /// Spurious model fixed points, over the analysed runs.
@@ -554,6 +609,17 @@ pub fn summarise(rows: &[RunRow]) -> Result<Vec<CellSummary>, ExperimentError> {
                 nll: MeanStd::of(ok.iter().map(|r| r.nll)),
                 rate_r2: MeanStd::of(ok.iter().map(|r| r.rate_r2)),
                 state_r2: MeanStd::of(ok.iter().map(|r| r.state_r2)),
+                recording: ok.first().and_then(|r| r.recording).map(|_| {
+                    let of = |f: fn(&RecordingRow) -> Option<f64>| {
+                        MeanStd::of(ok.iter().filter_map(|r| r.recording.as_ref().and_then(f)))
+                    };
+                    RecordingCell {
+                        co_bps: of(|x| x.co_bps),
+                        heldin_bps: of(|x| x.heldin_bps),
+                        velocity_r2: of(|x| x.velocity_r2),
+                        psth_r2: of(|x| x.psth_r2),
+                    }
+                }),
                 fp_matched: MeanStd::of(fp.iter().filter_map(|f| f.matched).map(|m| m as f64)),
                 fp_spurious: MeanStd::of(fp.iter().filter_map(|f| f.spurious).map(|m| m as f64)),
                 fp_truth: fp.iter().find_map(|f| f.truth),
@@ -597,8 +663,19 @@ pub fn basis_note(cells: &[CellSummary]) -> Option<String> {
 /// `✓` within the band, `✗` outside, `·` where the runs are shorter than
 /// the study's and are not compared; footnotes say so, and mark (`†`) NLLs
 /// on another basis than the rest.
-pub fn table(cells: &[CellSummary]) -> String {
-    let mut out = format!(
+pub fn table(all: &[CellSummary]) -> String {
+    let cells: Vec<CellSummary> = all
+        .iter()
+        .filter(|c| c.recording.is_none())
+        .cloned()
+        .collect();
+    let recordings: Vec<&CellSummary> = all.iter().filter(|c| c.recording.is_some()).collect();
+    let mut out = recording_table(&recordings);
+    if cells.is_empty() && !recordings.is_empty() {
+        return out;
+    }
+    let cells = &cells[..];
+    out.push_str(&format!(
         "{:<15} {:<14} {:>4} {:>3}  {:>32}  {:>32}  {:>32}\n",
         "dataset",
         "model",
@@ -607,7 +684,7 @@ pub fn table(cells: &[CellSummary]) -> String {
         "NLL (ours | published)",
         "rate R² (ours | published)",
         "state R² (ours | published)"
-    );
+    ));
     let note = basis_note(cells);
     for c in cells {
         let mark = |ok: Option<bool>| match ok {
@@ -668,6 +745,44 @@ pub fn table(cells: &[CellSummary]) -> String {
     out
 }
 
+/// The cells of runs on recordings, which have no truth and no published
+/// values: held-in NLL, co-smoothing bits/spike, held-in bits/spike,
+/// behaviour decoding and PSTH R² (mean ± std over seeds; `—` where the
+/// recording cannot give the score). Empty when there are none.
+pub fn recording_table(cells: &[&CellSummary]) -> String {
+    if cells.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "recordings (no ground truth: scored by co-smoothing and decoding)\n{:<15} {:<14} {:>4} {:>3}  {:>16} {:>16} {:>16} {:>16} {:>16}\n",
+        "dataset", "model", "L", "n", "held-in NLL", "co-bps", "held-in bps", "velocity R²", "PSTH R²"
+    );
+    for c in cells {
+        let r = c.recording.as_ref().expect("recording cells");
+        let f = |m: &MeanStd| {
+            if m.n == 0 {
+                "—".to_owned()
+            } else {
+                m.display(4)
+            }
+        };
+        out.push_str(&format!(
+            "{:<15} {:<14} {:>4} {:>3}  {:>16} {:>16} {:>16} {:>16} {:>16}\n",
+            c.dataset,
+            c.model,
+            c.latent,
+            c.n,
+            f(&c.nll),
+            f(&r.co_bps),
+            f(&r.heldin_bps),
+            f(&r.velocity_r2),
+            f(&r.psth_r2)
+        ));
+    }
+    out.push('\n');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -704,6 +819,7 @@ mod tests {
             rate_r2: rate,
             state_r2: 0.93,
             latent_r2: 0.9,
+            recording: None,
             nll_basis: NllBasis::Full,
             batch_size: 650,
             report_last: 500,

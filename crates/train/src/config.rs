@@ -172,14 +172,32 @@ impl RunConfig {
         if let Some(latent) = latent {
             model.latent_size = latent;
         }
-        Ok(Self {
+        let mut cfg = Self {
             preset,
             dataset,
             data_file: None,
             model,
             train,
             seed,
-        })
+        };
+        cfg.fit_to_recording();
+        Ok(cfg)
+    }
+
+    /// On a recording, what the study's settings mean for its size: a
+    /// neural ODE's time grid gets the recording's bins (one bin lasts
+    /// `1 / (bins − 1)` of model time, as the study's 70 bins do), and a
+    /// batch is at most half the training trials (two optimiser steps an
+    /// epoch, as the study's 650 of 1280). Synthetic data are left as
+    /// the preset says.
+    fn fit_to_recording(&mut self) {
+        let DataSpec::Recording(r) = &self.dataset else {
+            return;
+        };
+        if let latentdyn_models::DynamicsConfig::Node(n) = &mut self.model.dynamics {
+            n.bins = r.bins.max(2);
+        }
+        self.train.batch_size = self.train.batch_size.min(r.train_trials.div_ceil(2).max(1));
     }
 
     /// Shortens (or lengthens) the run to `epochs`, scaling the loss-horizon

@@ -85,20 +85,6 @@ fn read_config(path: &Path) -> Result<RunConfig> {
     Ok(cfg)
 }
 
-/// On a recording, a neural ODE's time grid has the recording's bins (one
-/// bin is `1 / (bins − 1)` of model time, as the study's 70 bins are) and
-/// the batch the study's share of the trials: two batches per epoch.
-fn fit_to_recording(cfg: &mut RunConfig) {
-    let latentdyn_data::DataSpec::Recording(r) = &cfg.dataset else {
-        return;
-    };
-    if let latentdyn_models::DynamicsConfig::Node(n) = &mut cfg.model.dynamics {
-        n.bins = r.bins.max(2);
-    }
-    let train = r.trials - r.trials.div_ceil(5) - (r.trials - r.trials.div_ceil(5)).div_ceil(5);
-    cfg.train.batch_size = cfg.train.batch_size.min(train.div_ceil(2).max(1));
-}
-
 /// Runs `latentdyn train`.
 pub fn run(args: TrainArgs) -> Result<()> {
     let data_arg = args.data.clone().unwrap_or_else(|| "arneodo".into());
@@ -111,7 +97,6 @@ pub fn run(args: TrainArgs) -> Result<()> {
             let model = args.model.as_deref().unwrap_or("node");
             let mut cfg = RunConfig::preset(model, args.latent, spec, args.seed)?;
             cfg.data_file = data_file;
-            fit_to_recording(&mut cfg);
             cfg
         }
     };
