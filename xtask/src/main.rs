@@ -120,6 +120,9 @@ fn run() -> Result<()> {
         }
         "bench" => {
             let lt = ensure_libtorch(&root)?;
+            if runs_bench(&rest, "import") {
+                ensure_bench_session(&root, &lt)?;
+            }
             cargo(&root, &lt)
                 .args(["bench", "--package", "latentdyn-benches"])
                 .args(&rest)
@@ -220,6 +223,72 @@ fn ensure_libtorch(root: &Path) -> Result<Libtorch> {
         dir,
         venv_bin: Some(venv.join("bin")),
     })
+}
+
+/// Whether `cargo bench ARGS` runs the bench `name`: all benches when no
+/// `--bench` is given.
+fn runs_bench(args: &[OsString], name: &str) -> bool {
+    let named: Vec<&OsString> = args
+        .windows(2)
+        .filter(|w| w[0] == "--bench")
+        .map(|w| &w[1])
+        .collect();
+    named.is_empty() || named.iter().any(|n| *n == name)
+}
+
+/// The import bench's large NWB session, `target/bench-data/large_session.nwb`:
+/// written by `benches/scripts/make_large_session.py` with h5py, installed
+/// from PyPI into the project's venv (or `.venv-bench` when libtorch came
+/// from elsewhere), when the file is missing.
+fn ensure_bench_session(root: &Path, lt: &Libtorch) -> Result<()> {
+    let out = root.join("target/bench-data/large_session.nwb");
+    if out.is_file() {
+        return Ok(());
+    }
+    let bin = match &lt.venv_bin {
+        Some(bin) => bin.clone(),
+        None => {
+            let venv = root.join(".venv-bench");
+            if !venv.join("bin/python").exists() {
+                let python =
+                    std::env::var_os("LATENTDYN_PYTHON").unwrap_or_else(|| "python3".into());
+                Command::new(&python)
+                    .arg("-m")
+                    .arg("venv")
+                    .arg(&venv)
+                    .status_ok("python3 -m venv .venv-bench")?;
+            }
+            venv.join("bin")
+        }
+    };
+    let python = bin.join("python");
+    let has_h5py = Command::new(&python)
+        .args(["-c", "import h5py, numpy"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !has_h5py {
+        eprintln!("xtask: installing h5py from PyPI for the import bench's session");
+        Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "h5py",
+                "numpy",
+            ])
+            .status_ok("pip install h5py numpy")?;
+    }
+    std::fs::create_dir_all(out.parent().expect("a parent"))
+        .with_context(|| format!("creating {}", out.display()))?;
+    // Written next to its place, then renamed: a killed run leaves no half file.
+    let tmp = out.with_extension("nwb.partial");
+    Command::new(&python)
+        .arg(root.join("benches/scripts/make_large_session.py"))
+        .arg(&tmp)
+        .status_ok("benches/scripts/make_large_session.py")?;
+    std::fs::rename(&tmp, &out).with_context(|| format!("moving {} into place", tmp.display()))
 }
 
 /// Creates the venv and installs torch into it, streaming pip's output.

@@ -188,7 +188,15 @@ fn a_grid_over_a_recording_reports_co_smoothing_in_place_of_the_truth() {
     .unwrap();
     let t = ok(run(
         dir,
-        &["ablate", "--grid", "rec.toml", "--root", "g", "--workers", "1"],
+        &[
+            "ablate",
+            "--grid",
+            "rec.toml",
+            "--root",
+            "g",
+            "--workers",
+            "1",
+        ],
     ));
     assert!(t.contains("recordings (no ground truth"), "{t}");
     assert!(t.contains("(v) on a recording"), "{t}");

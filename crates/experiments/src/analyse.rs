@@ -571,6 +571,7 @@ pub fn run_figures(
         true_points: a.record.truth.as_ref().map_or(&empty, |t| &t.points),
         to_true: a.to_true.as_ref(),
         trials,
+        conditions: a.conditions.as_deref(),
     };
     let mut written = figures::trajectories(&fig, out)?;
     written.extend(figures::eigenvalues(&fig, out)?);

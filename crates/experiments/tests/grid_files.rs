@@ -52,3 +52,12 @@ fn malformed_grid_files_name_the_problem() {
     let err = Grid::from_file(&path).unwrap_err().to_string();
     assert!(err.contains("bad.toml") && err.contains("epoch"), "{err}");
 }
+
+/// The example grid over a recording (not built in: its dataset is a file
+/// the user imports first) parses, names that file, and has 6 cells.
+#[test]
+fn the_recording_example_grid_parses() {
+    let g = Grid::from_file(&dir().join("reach.toml")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(g.groups[0].datasets, ["datasets/imported/reach_a.npz"]);
+    assert_eq!(g.cells().len(), 6);
+}

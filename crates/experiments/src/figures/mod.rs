@@ -84,6 +84,9 @@ pub struct RunFigures<'a> {
     pub to_true: Option<&'a AffineMap>,
     /// How many trials to draw.
     pub trials: usize,
+    /// Each trial's condition (a recording's), to colour the model's
+    /// trajectories by; `None` draws them in one colour.
+    pub conditions: Option<&'a [i64]>,
 }
 
 /// Principal components: the mean, the top `k` unit directions (rows) and
@@ -195,6 +198,21 @@ fn range(vals: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
 const MODEL_COLOR: RGBColor = RGBColor(214, 39, 40);
 const TRUTH_COLOR: RGBColor = RGBColor(31, 119, 180);
 
+/// Colours of conditions, in the order of the conditions' sorted labels
+/// (matplotlib's `tab10`), repeating after ten.
+const CONDITION_COLORS: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
 /// One 3-D panel: trajectories and fixed points in three coordinates.
 struct Panel {
     title: String,
@@ -202,6 +220,8 @@ struct Panel {
     lines: Vec<Vec<(f64, f64, f64)>>,
     points: Vec<(f64, f64, f64)>,
     color: RGBColor,
+    /// One colour per line (by condition), overriding `color`.
+    line_colors: Option<Vec<RGBColor>>,
 }
 
 fn pad3(row: ndarray::ArrayView1<'_, f64>) -> (f64, f64, f64) {
@@ -233,7 +253,28 @@ impl Panel {
             lines,
             points,
             color,
+            line_colors: None,
         }
+    }
+
+    /// Colours each trial's line by its condition.
+    fn coloured_by(mut self, conditions: &[i64]) -> Self {
+        let mut keys = conditions.to_vec();
+        keys.sort_unstable();
+        keys.dedup();
+        let colour = |c: &i64| {
+            let k = keys.binary_search(c).unwrap_or(0);
+            CONDITION_COLORS[k % CONDITION_COLORS.len()]
+        };
+        self.line_colors = Some(
+            conditions
+                .iter()
+                .take(self.lines.len())
+                .map(colour)
+                .collect(),
+        );
+        self.axes[2] = format!("{}   colour: condition", self.axes[2]);
+        self
     }
 
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
@@ -261,8 +302,11 @@ impl Panel {
             .max_light_lines(2)
             .draw()
             .map_err(err)?;
-        let line_color = self.color.mix(0.35);
-        for l in &self.lines {
+        for (i, l) in self.lines.iter().enumerate() {
+            let line_color = match &self.line_colors {
+                Some(c) => c.get(i).copied().unwrap_or(self.color).mix(0.7),
+                None => self.color.mix(0.35),
+            };
             chart
                 .draw_series(LineSeries::new(
                     l.iter().copied(),
@@ -358,15 +402,11 @@ pub fn trajectories(fig: &RunFigures<'_>, dir: &Path) -> Result<Vec<PathBuf>, Fi
             names("x"),
         )
     };
-    panels.push(Panel::new(
-        title,
-        axes,
-        &x,
-        &p,
-        fig.steps,
-        fig.trials,
-        MODEL_COLOR,
-    ));
+    let model = Panel::new(title, axes, &x, &p, fig.steps, fig.trials, MODEL_COLOR);
+    panels.push(match fig.conditions {
+        Some(c) => model.coloured_by(c),
+        None => model,
+    });
     if let Some(m) = fig.to_true {
         let x = m.apply(fig.inferred)?;
         let p = m.apply(locations(fig.model_points, l).view())?;
