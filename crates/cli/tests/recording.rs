@@ -116,6 +116,8 @@ fn import_train_eval_infer_fixed_points_and_figures_on_a_recording() {
         assert_eq!(cfg["dataset"]["recording"], "tiny");
         assert_eq!(cfg["data_file"]["source"], "rec/tiny.npz");
 
+        let t = ok(run(dir, &["eval", &out, "--no-fixed-points"]));
+        assert!(t.contains("co-bps") && !t.contains("fixed points"), "{t}");
         let t = ok(run(dir, &["eval", &out]));
         assert!(t.contains("co-bps") && t.contains("no ground truth"), "{t}");
         assert!(!t.contains("NaN"), "{t}");
@@ -143,7 +145,7 @@ fn import_train_eval_infer_fixed_points_and_figures_on_a_recording() {
         assert_eq!(fp["bin_ms"], 50.0);
         assert!(fp["truth"].is_null());
         let t = ok(run(dir, &["figures", &out]));
-        assert!(t.contains("trajectories.svg"), "{t}");
+        assert!(t.contains("trajectories.svg") && t.contains("learning.svg"), "{t}");
     }
 
     // The recording changed after training: refused, before it is parsed.

@@ -133,10 +133,7 @@ impl Data {
             "train" => Ok(self.train_idx()),
             "valid" => Ok(self.valid_idx()),
             "test" => Ok(self.test_idx()),
-            other => Err(DataError::UnknownPreset {
-                name: other.into(),
-                valid: vec!["train".into(), "valid".into(), "test".into()],
-            }),
+            other => Err(DataError::UnknownSplit { name: other.into() }),
         }
     }
 

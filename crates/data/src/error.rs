@@ -79,6 +79,12 @@ pub enum DataError {
         /// The names that exist.
         valid: Vec<String>,
     },
+    /// A split name that is not train, valid or test.
+    #[error("unknown split `{name}`; use train, valid or test")]
+    UnknownSplit {
+        /// The name asked for.
+        name: String,
+    },
     /// A system name that is not one of the five systems.
     #[error("unknown system `{name}`; valid systems: {}", valid.join(", "))]
     UnknownSystem {

@@ -554,7 +554,8 @@ pub fn analysis_is_fresh(run_dir: &Path) -> bool {
 }
 
 /// Draws a run's trajectories (with fixed points, truth beside the model),
-/// eigenvalues and flow field into `out`, SVG and PNG; returns the files.
+/// eigenvalues, flow field and learning curves into `out`, SVG and PNG;
+/// returns the files.
 pub fn run_figures(
     run_dir: &Path,
     a: &RunAnalysis,
@@ -583,6 +584,15 @@ pub fn run_figures(
         tch::no_grad(|| flow.residual_array(x))
     };
     written.extend(figures::flow_field(&fig, &velocity, out)?);
+    let history = latentdyn_train::MetricsCsv::read(&run_dir.join(files::METRICS))?;
+    if !history.is_empty() {
+        written.extend(figures::learning_curves(
+            &a.record.run,
+            &history,
+            run.config.train.epochs,
+            out,
+        )?);
+    }
     Ok(written)
 }
 

@@ -285,7 +285,7 @@ pub fn write_html(
         let err = |v: Option<f64>| v.map_or_else(|| "—".to_owned(), |v| format!("{v:.3}"));
         let figs = r.dir.join(crate::analyse::FIGURES);
         let links = if figs.join("trajectories.png").is_file() {
-            ["trajectories", "eigenvalues", "flow"]
+            ["trajectories", "eigenvalues", "flow", "learning"]
                 .iter()
                 .filter(|n| figs.join(format!("{n}.png")).is_file())
                 .map(|n| {

@@ -24,6 +24,9 @@ pub struct EvalArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Skip the fixed-point search (tens of seconds) after the metrics.
+    #[arg(long)]
+    no_fixed_points: bool,
 }
 
 /// Runs `latentdyn eval`.
@@ -57,6 +60,10 @@ pub fn run(args: EvalArgs) -> Result<()> {
     }
     println!("{} on {} ({})", ev.run, ev.dataset, ev.checkpoint);
     print_scores(&[("valid", &ev.valid), ("test", &ev.test)]);
+    if args.no_fixed_points {
+        return Ok(());
+    }
+    eprintln!("searching the fixed points (--no-fixed-points skips this)…");
     let fp = latentdyn_experiments::analyse_run(&args.run, &args.datasets, 0)
         .with_context(|| format!("fixed points of {}", args.run.display()))?;
     match &fp.record.truth {

@@ -7,13 +7,19 @@
 //! - [`eigenvalues`]: the one-bin eigenvalues of the fixed points in the
 //!   complex plane with the unit circle, model against truth;
 //! - [`flow_field`]: the learned flow in the plane of the model's top two
-//!   principal components, with trajectories and fixed points.
+//!   principal components, with trajectories and fixed points;
+//! - [`learning_curves`]: loss (with the loss horizon) and validation
+//!   scores against the epoch, from the run's `metrics.csv`.
 //!
 //! Every figure of the crate, these and the summary figures of
 //! [`crate::plots`], is written by one routine here (`save_svg_and_png`):
 //! `<stem>.svg` and `<stem>.png` on a white background. PNG text uses DejaVu
 //! Sans embedded in the crate (`assets/`, [`register`]), so no system fonts
 //! are needed.
+
+mod learning;
+
+pub use learning::learning_curves;
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;

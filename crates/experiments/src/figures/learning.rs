@@ -1,0 +1,283 @@
+//! Learning curves of one run, from its `metrics.csv`: the training and
+//! validation loss with the loss horizon K, and the validation scores (rate
+//! and state R² against the truth, or a recording's co-smoothing and
+//! decoding), against the epoch.
+
+use std::path::{Path, PathBuf};
+
+use latentdyn_train::{EpochRecord, Scores};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{err, range, save_svg_and_png, Figure, FigureError, FONT};
+
+/// A named series of (epoch, value).
+type Series = (&'static str, RGBColor, Vec<(f64, f64)>);
+
+struct Learning {
+    title: String,
+    /// Training and validation loss.
+    losses: Vec<Series>,
+    /// The horizon K per epoch.
+    horizon: Vec<(f64, f64)>,
+    /// The validation scores.
+    scores: Vec<Series>,
+    /// What the score panel shows, for its axis.
+    score_axis: &'static str,
+    epochs: f64,
+}
+
+const TRAIN: RGBColor = RGBColor(90, 90, 90);
+const VALID: RGBColor = RGBColor(0, 0, 0);
+const FIRST: RGBColor = RGBColor(0, 114, 178);
+const SECOND: RGBColor = RGBColor(213, 94, 0);
+const THIRD: RGBColor = RGBColor(0, 158, 115);
+const FOURTH: RGBColor = RGBColor(204, 121, 167);
+
+impl Figure for Learning {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let root = root.titled(&self.title, (FONT, 20)).map_err(err)?;
+        let panels = root.split_evenly((1, 2));
+        let x = 1.0..self.epochs.max(2.0);
+        // The loss, with K on a second axis.
+        let yr = range(self.losses.iter().flat_map(|s| s.2.iter().map(|p| p.1)));
+        let kmax = self.horizon.iter().map(|p| p.1).fold(1.0, f64::max);
+        let mut chart = ChartBuilder::on(&panels[0])
+            .caption(
+                "loss: Poisson NLL per bin and neuron (nats; lower is better)",
+                (FONT, 15),
+            )
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .right_y_label_area_size(50)
+            .build_cartesian_2d(x.clone(), yr)
+            .map_err(err)?
+            .set_secondary_coord(x.clone(), 0.0..kmax * 1.05);
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .y_desc("loss (first K bins)")
+            .label_style((FONT, 12))
+            .axis_desc_style((FONT, 13))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(err)?;
+        chart
+            .configure_secondary_axes()
+            .y_desc("loss horizon K (bins)")
+            .label_style((FONT, 12))
+            .axis_desc_style((FONT, 13))
+            .draw()
+            .map_err(err)?;
+        for (name, colour, pts) in &self.losses {
+            let c = *colour;
+            chart
+                .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
+                .map_err(err)?
+                .label(*name)
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], c.stroke_width(2)));
+        }
+        let k = FOURTH;
+        chart
+            .draw_secondary_series(LineSeries::new(
+                self.horizon.iter().copied(),
+                k.mix(0.8).stroke_width(1),
+            ))
+            .map_err(err)?
+            .label("K (right axis)")
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], k.stroke_width(1)));
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font((FONT, 12))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(err)?;
+
+        // The validation scores.
+        let all = || self.scores.iter().flat_map(|s| s.2.iter().map(|p| p.1));
+        let lo = all().fold(f64::INFINITY, f64::min);
+        let hi = all().fold(f64::NEG_INFINITY, f64::max);
+        // Show at most down to −1 (early epochs can be far below).
+        let yr = range([lo.max(-1.0), hi.max(lo.max(-1.0) + 1e-3)].into_iter());
+        let mut chart = ChartBuilder::on(&panels[1])
+            .caption(
+                format!("validation {} (higher is better)", self.score_axis),
+                (FONT, 15),
+            )
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(x, yr.clone())
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .y_desc(self.score_axis)
+            .label_style((FONT, 12))
+            .axis_desc_style((FONT, 13))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(err)?;
+        for (name, colour, pts) in &self.scores {
+            let c = *colour;
+            let shown = pts.iter().map(|&(e, v)| (e, v.max(yr.start)));
+            chart
+                .draw_series(LineSeries::new(shown, c.stroke_width(2)))
+                .map_err(err)?
+                .label(*name)
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], c.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font((FONT, 12))
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()
+            .map_err(err)?;
+        Ok(())
+    }
+}
+
+/// Draws `history` (a run's `metrics.csv` rows) as `learning.svg` and
+/// `learning.png` in `dir`. Epochs are numbered from 1 (the CSV's `epoch`
+/// column counts from 0). A score missing at an epoch (a recording's split
+/// without held-out spikes) leaves a gap in its line.
+pub fn learning_curves(
+    title: &str,
+    history: &[EpochRecord],
+    epochs: usize,
+    dir: &Path,
+) -> Result<Vec<PathBuf>, FigureError> {
+    if history.is_empty() {
+        return Err(FigureError::Input {
+            what: "metrics.csv",
+            reason: "no finished epoch to draw".into(),
+        });
+    }
+    let at = |f: &dyn Fn(&EpochRecord) -> Option<f64>| -> Vec<(f64, f64)> {
+        history
+            .iter()
+            .filter_map(|r| {
+                f(r).filter(|v| v.is_finite())
+                    .map(|v| (r.epoch as f64 + 1.0, v))
+            })
+            .collect()
+    };
+    let losses = vec![
+        ("training loss", TRAIN, at(&|r| Some(r.train_loss))),
+        ("validation loss", VALID, at(&|r| Some(r.valid_loss))),
+    ];
+    let (scores, score_axis) = match &history[0].metrics {
+        Scores::Truth(_) => {
+            let truth = |f: fn(&latentdyn_analysis::Metrics) -> f64| {
+                at(&|r: &EpochRecord| r.metrics.truth().map(f))
+            };
+            (
+                vec![
+                    ("rate R²", FIRST, truth(|m| m.rate_r2)),
+                    ("state R² (true → inferred)", SECOND, truth(|m| m.state_r2)),
+                    ("latent R² (inferred → true)", THIRD, truth(|m| m.latent_r2)),
+                ],
+                "R² against the truth",
+            )
+        }
+        Scores::Recording(_) => {
+            let rec = |f: fn(&latentdyn_analysis::RecordingMetrics) -> Option<f64>| {
+                at(&|r: &EpochRecord| r.metrics.recording().and_then(f))
+            };
+            (
+                vec![
+                    ("co-smoothing bits/spike", FIRST, rec(|m| m.co_bps)),
+                    ("held-in bits/spike", THIRD, rec(|m| m.heldin_bps)),
+                    ("velocity R²", SECOND, rec(|m| m.velocity_r2)),
+                    ("PSTH R²", FOURTH, rec(|m| m.psth_r2)),
+                ],
+                "scores (no ground truth)",
+            )
+        }
+    };
+    let fig = Learning {
+        title: format!(
+            "{title}: learning curves ({} of {epochs} epochs)",
+            history.len()
+        ),
+        losses,
+        horizon: at(&|r| Some(r.horizon as f64)),
+        scores: scores.into_iter().filter(|s| !s.2.is_empty()).collect(),
+        score_axis,
+        epochs: epochs.max(history.len()) as f64,
+    };
+    Ok(save_svg_and_png(&fig, dir, "learning", (1400, 520))?.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use latentdyn_analysis::{Metrics, RecordingMetrics, ThirdMetrics};
+
+    fn record(epoch: usize, metrics: Scores) -> EpochRecord {
+        EpochRecord {
+            epoch,
+            horizon: (epoch + 5).min(20),
+            train_loss: 1.0 / (1.0 + epoch as f64),
+            valid_loss: 1.1 / (1.0 + epoch as f64),
+            metrics,
+            seconds: 0.1,
+        }
+    }
+
+    #[test]
+    fn curves_of_synthetic_data_and_of_a_recording_are_drawn() {
+        let t = ThirdMetrics {
+            rate_r2: 0.5,
+            state_r2: 0.5,
+            latent_r2: 0.5,
+        };
+        let truth: Vec<EpochRecord> = (0..30)
+            .map(|e| {
+                let v = e as f64 / 30.0;
+                record(
+                    e,
+                    Scores::Truth(Metrics {
+                        nll: 1.0,
+                        rate_r2: v,
+                        state_r2: v * 0.9,
+                        latent_r2: v * 0.8,
+                        early: t,
+                        middle: t,
+                        late: t,
+                    }),
+                )
+            })
+            .collect();
+        let rec: Vec<EpochRecord> = (0..30)
+            .map(|e| {
+                record(
+                    e,
+                    Scores::Recording(RecordingMetrics {
+                        nll: 1.0,
+                        co_bps: (e % 7 != 0).then_some(e as f64 / 100.0),
+                        heldin_bps: Some(0.1),
+                        velocity_r2: None,
+                        psth_r2: Some(0.3),
+                    }),
+                )
+            })
+            .collect();
+        for (history, word) in [(&truth, "state R²"), (&rec, "co-smoothing")] {
+            let dir = tempfile::tempdir().unwrap();
+            let files = learning_curves("run", history, 100, dir.path()).unwrap();
+            assert_eq!(files.len(), 2);
+            let svg = std::fs::read_to_string(&files[0]).unwrap();
+            assert!(svg.contains(word) && svg.contains("30 of 100 epochs"), "{word}");
+            // No velocity on this recording: no velocity legend.
+            assert!(!svg.contains("velocity"));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        assert!(learning_curves("run", &[], 100, dir.path()).is_err());
+    }
+}
