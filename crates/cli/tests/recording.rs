@@ -3,10 +3,12 @@
 //! `figures`, on a small fixture of our own; a recording file changed
 //! after training is refused; bad import flags fail with a clear message.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const EXE: &str = env!("CARGO_BIN_EXE_latentdyn");
+use support::{fails, ok, EXE};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -20,27 +22,6 @@ fn run(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn ok(out: Output) -> String {
-    let t = text(&out);
-    assert!(out.status.success(), "{t}");
-    t
-}
-
-fn fails(out: Output) -> String {
-    let t = text(&out);
-    assert!(!out.status.success(), "succeeded: {t}");
-    assert_ne!(out.status.code(), Some(101), "panicked: {t}");
-    t
 }
 
 fn import_tiny(dir: &Path) -> String {
@@ -145,7 +126,10 @@ fn import_train_eval_infer_fixed_points_and_figures_on_a_recording() {
         assert_eq!(fp["bin_ms"], 50.0);
         assert!(fp["truth"].is_null());
         let t = ok(run(dir, &["figures", &out]));
-        assert!(t.contains("trajectories.svg") && t.contains("learning.svg"), "{t}");
+        assert!(
+            t.contains("trajectories.svg") && t.contains("learning.svg"),
+            "{t}"
+        );
     }
 
     // The recording changed after training: refused, before it is parsed.

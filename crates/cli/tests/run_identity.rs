@@ -7,11 +7,14 @@
 //! shows the epochs it has, bad sizes and names fail first, and a grid's
 //! workers end with a runner killed by SIGKILL.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
 
-const EXE: &str = env!("CARGO_BIN_EXE_latentdyn");
+use std::time::{Duration, Instant};
+use support::{fails, ok, EXE};
+
 const TINY: [&str; 4] = [
     "dataset.n_samples=60",
     "dataset.n_timesteps=20",
@@ -23,27 +26,6 @@ fn cmd(dir: &Path) -> Command {
     let mut c = Command::new(EXE);
     c.current_dir(dir);
     c
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn ok(out: Output) -> String {
-    let t = text(&out);
-    assert!(out.status.success(), "{t}");
-    t
-}
-
-fn fails(out: Output) -> String {
-    let t = text(&out);
-    assert!(!out.status.success(), "succeeded: {t}");
-    assert_ne!(out.status.code(), Some(101), "panicked: {t}");
-    t
 }
 
 fn train(dir: &Path, out: &str, epochs: usize, extra: &[&str]) -> Output {

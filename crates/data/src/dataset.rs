@@ -351,37 +351,16 @@ impl Dataset {
     /// Writes `<dir>/<name>.npz` and `<dir>/<name>.json` atomically (temporary file in
     /// `dir`, then rename) and returns the `.npz` path. Creates `dir` if needed.
     pub fn save(&self, dir: &Path) -> Result<PathBuf, DataError> {
-        std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
-        let name = self.name();
-        let npz_path = dir.join(format!("{name}.npz"));
-        let json_path = dir.join(format!("{name}.json"));
-
-        let idx = |v: &[usize]| Array1::from_iter(v.iter().map(|&i| i as i64));
-        write_atomic(&npz_path, |w| {
-            let mut npz = NpzWriter::new(w);
-            let err = |e: ndarray_npy::WriteNpzError| std::io::Error::other(e.to_string());
-            npz.add_array("spikes", &self.spikes).map_err(err)?;
-            npz.add_array("rates", &self.rates).map_err(err)?;
-            npz.add_array("latents", &self.latents).map_err(err)?;
-            npz.add_array("times", &self.times).map_err(err)?;
-            npz.add_array("readout", &self.readout).map_err(err)?;
-            npz.add_array("orig_mean", &self.orig_mean).map_err(err)?;
-            npz.add_array("orig_std", &self.orig_std).map_err(err)?;
-            npz.add_array("train_idx", &idx(&self.train_idx))
-                .map_err(err)?;
-            npz.add_array("valid_idx", &idx(&self.valid_idx))
-                .map_err(err)?;
-            npz.add_array("test_idx", &idx(&self.test_idx))
-                .map_err(err)?;
-            let w = npz.finish().map_err(err)?;
-            w.flush()
-        })?;
-        write_atomic(&json_path, |w| {
-            serde_json::to_writer_pretty(&mut *w, &self.metadata).map_err(std::io::Error::other)?;
-            w.write_all(b"\n")?;
-            w.flush()
-        })?;
-        Ok(npz_path)
+        save_pair(dir, &self.name(), &self.metadata, |npz| {
+            npz.add_array("spikes", &self.spikes)?;
+            npz.add_array("rates", &self.rates)?;
+            npz.add_array("latents", &self.latents)?;
+            npz.add_array("times", &self.times)?;
+            npz.add_array("readout", &self.readout)?;
+            npz.add_array("orig_mean", &self.orig_mean)?;
+            npz.add_array("orig_std", &self.orig_std)?;
+            add_split(npz, [&self.train_idx, &self.valid_idx, &self.test_idx])
+        })
     }
 
     /// Reads a dataset from its `.npz` or its `.json` path (the other file must sit beside
@@ -489,6 +468,48 @@ impl Dataset {
         }
         Ok(ds)
     }
+}
+
+/// The archive a [`save_pair`] writes into.
+pub(crate) type Npz<'a> = NpzWriter<&'a mut BufWriter<File>>;
+
+/// Writes `<dir>/<name>.npz` (the arrays `arrays` adds) and
+/// `<dir>/<name>.json` (`metadata`, pretty-printed), each atomically
+/// (temporary file, then rename), creating `dir`; returns the `.npz` path.
+/// The one writer of dataset and recording files.
+pub(crate) fn save_pair(
+    dir: &Path,
+    name: &str,
+    metadata: &impl Serialize,
+    arrays: impl FnOnce(&mut Npz<'_>) -> Result<(), ndarray_npy::WriteNpzError>,
+) -> Result<PathBuf, DataError> {
+    std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
+    let npz_path = dir.join(format!("{name}.npz"));
+    let json_path = dir.join(format!("{name}.json"));
+    write_atomic(&npz_path, |w| {
+        let err = |e: ndarray_npy::WriteNpzError| std::io::Error::other(e.to_string());
+        let mut npz = NpzWriter::new(w);
+        arrays(&mut npz).map_err(err)?;
+        npz.finish().map_err(err)?.flush()
+    })?;
+    write_atomic(&json_path, |w| {
+        serde_json::to_writer_pretty(&mut *w, metadata).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")?;
+        w.flush()
+    })?;
+    Ok(npz_path)
+}
+
+/// The (train, valid, test) indices as int64 arrays `train_idx`,
+/// `valid_idx`, `test_idx`.
+pub(crate) fn add_split(
+    npz: &mut Npz<'_>,
+    [train, valid, test]: [&[usize]; 3],
+) -> Result<(), ndarray_npy::WriteNpzError> {
+    let idx = |v: &[usize]| Array1::from_iter(v.iter().map(|&i| i as i64));
+    npz.add_array("train_idx", &idx(train))?;
+    npz.add_array("valid_idx", &idx(valid))?;
+    npz.add_array("test_idx", &idx(test))
 }
 
 /// A SHA-256 fed 64 KiB at a time: what [`Dataset::content_sha256`] and

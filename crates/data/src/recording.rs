@@ -19,14 +19,14 @@
 //! `heldout` holds every unit in, and a scalar `bin_ms` gives the bin width.
 
 use std::fs::File;
-use std::io::{BufReader, Write};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use ndarray::{Array1, Array3, Ix0, Ix1, Ix3};
-use ndarray_npy::{NpzReader, NpzWriter};
+use ndarray_npy::NpzReader;
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::{check_split, write_atomic, ArrayReader, Feed};
+use crate::dataset::{add_split, check_split, save_pair, ArrayReader, Feed};
 use crate::nwb::{BinnedRecording, ImportOptions, ImportSummary};
 use crate::{DataError, Provenance};
 
@@ -449,43 +449,22 @@ impl Recording {
     /// Writes `<dir>/<name>.npz` and `<dir>/<name>.json` atomically and
     /// returns the `.npz` path.
     pub fn save(&self, dir: &Path) -> Result<PathBuf, DataError> {
-        std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
-        let name = &self.metadata.name;
-        let npz_path = dir.join(format!("{name}.npz"));
-        let json_path = dir.join(format!("{name}.json"));
-        let idx = |v: &[usize]| Array1::from_iter(v.iter().map(|&i| i as i64));
-        write_atomic(&npz_path, |w| {
-            let mut npz = NpzWriter::new(w);
-            let err = |e: ndarray_npy::WriteNpzError| std::io::Error::other(e.to_string());
-            npz.add_array("spikes", &self.spikes).map_err(err)?;
+        save_pair(dir, &self.metadata.name, &self.metadata, |npz| {
+            npz.add_array("spikes", &self.spikes)?;
             let heldout = Array1::from_iter(self.heldout.iter().map(|&h| u8::from(h)));
-            npz.add_array("heldout", &heldout).map_err(err)?;
-            npz.add_array("train_idx", &idx(&self.train_idx))
-                .map_err(err)?;
-            npz.add_array("valid_idx", &idx(&self.valid_idx))
-                .map_err(err)?;
-            npz.add_array("test_idx", &idx(&self.test_idx))
-                .map_err(err)?;
+            npz.add_array("heldout", &heldout)?;
+            add_split(npz, [&self.train_idx, &self.valid_idx, &self.test_idx])?;
             if let Some(b) = &self.behavior {
-                npz.add_array("behavior", b).map_err(err)?;
+                npz.add_array("behavior", b)?;
             }
             if let Some(c) = &self.conditions {
-                npz.add_array("conditions", &Array1::from_vec(c.clone()))
-                    .map_err(err)?;
+                npz.add_array("conditions", &Array1::from_vec(c.clone()))?;
             }
             if let Some(a) = &self.align_times {
-                npz.add_array("align_times", &Array1::from_vec(a.clone()))
-                    .map_err(err)?;
+                npz.add_array("align_times", &Array1::from_vec(a.clone()))?;
             }
-            let w = npz.finish().map_err(err)?;
-            w.flush()
-        })?;
-        write_atomic(&json_path, |w| {
-            serde_json::to_writer_pretty(&mut *w, &self.metadata).map_err(std::io::Error::other)?;
-            w.write_all(b"\n")?;
-            w.flush()
-        })?;
-        Ok(npz_path)
+            Ok(())
+        })
     }
 
     /// Reads a recording from its `.npz` or `.json` path. With its `.json`

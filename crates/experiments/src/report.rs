@@ -364,27 +364,17 @@ fn recordings_table(h: &mut String, cells: &[CellSummary]) {
          <th>held-in bps</th><th>velocity R²</th><th>PSTH R²</th></tr>\n",
     );
     for c in rec {
-        let r = c.recording.as_ref().expect("filtered");
-        let f = |m: &MeanStd| {
-            if m.n == 0 {
-                "—".to_owned()
-            } else {
-                fmt_ms(m)
-            }
+        let Some([nll, co, bps, vel, psth]) = c.recording_columns(fmt_ms) else {
+            continue;
         };
         let _ = writeln!(
             h,
             "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td>\
-             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+             <td>{nll}</td><td>{co}</td><td>{bps}</td><td>{vel}</td><td>{psth}</td></tr>",
             esc(&c.dataset),
             esc(&c.model),
             c.latent,
-            c.n,
-            f(&c.nll),
-            f(&r.co_bps),
-            f(&r.heldin_bps),
-            f(&r.velocity_r2),
-            f(&r.psth_r2)
+            c.n
         );
     }
     h.push_str("</table>\n");

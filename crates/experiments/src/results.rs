@@ -559,6 +559,27 @@ pub struct CellSummary {
 }
 
 impl CellSummary {
+    /// A recording cell's held-in NLL, co-bps, held-in bps, velocity R²
+    /// and PSTH R², each by `fmt`, `—` where no run has the score; `None`
+    /// for a cell of synthetic data. What both reports' recording tables show.
+    pub fn recording_columns(&self, fmt: impl Fn(&MeanStd) -> String) -> Option<[String; 5]> {
+        let r = self.recording.as_ref()?;
+        let f = |m: &MeanStd| {
+            if m.n == 0 {
+                "—".to_owned()
+            } else {
+                fmt(m)
+            }
+        };
+        Some([
+            f(&self.nll),
+            f(&r.co_bps),
+            f(&r.heldin_bps),
+            f(&r.velocity_r2),
+            f(&r.psth_r2),
+        ])
+    }
+
     /// Whether it has finished runs and they trained as long as the study's
     /// (3000 epochs), so that its numbers can be set beside the published ones.
     pub fn comparable(&self) -> bool {
@@ -758,25 +779,12 @@ pub fn recording_table(cells: &[&CellSummary]) -> String {
         "dataset", "model", "L", "n", "held-in NLL", "co-bps", "held-in bps", "velocity R²", "PSTH R²"
     );
     for c in cells {
-        let r = c.recording.as_ref().expect("recording cells");
-        let f = |m: &MeanStd| {
-            if m.n == 0 {
-                "—".to_owned()
-            } else {
-                m.display(4)
-            }
+        let Some([nll, co, bps, vel, psth]) = c.recording_columns(|m| m.display(4)) else {
+            continue;
         };
         out.push_str(&format!(
-            "{:<15} {:<14} {:>4} {:>3}  {:>16} {:>16} {:>16} {:>16} {:>16}\n",
-            c.dataset,
-            c.model,
-            c.latent,
-            c.n,
-            f(&c.nll),
-            f(&r.co_bps),
-            f(&r.heldin_bps),
-            f(&r.velocity_r2),
-            f(&r.psth_r2)
+            "{:<15} {:<14} {:>4} {:>3}  {nll:>16} {co:>16} {bps:>16} {vel:>16} {psth:>16}\n",
+            c.dataset, c.model, c.latent, c.n
         ));
     }
     out.push('\n');

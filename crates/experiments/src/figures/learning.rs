@@ -273,7 +273,10 @@ mod tests {
             let files = learning_curves("run", history, 100, dir.path()).unwrap();
             assert_eq!(files.len(), 2);
             let svg = std::fs::read_to_string(&files[0]).unwrap();
-            assert!(svg.contains(word) && svg.contains("30 of 100 epochs"), "{word}");
+            assert!(
+                svg.contains(word) && svg.contains("30 of 100 epochs"),
+                "{word}"
+            );
             // No velocity on this recording: no velocity legend.
             assert!(!svg.contains("velocity"));
         }
