@@ -542,7 +542,7 @@ pub fn build(
         );
         let src = r.dir.join(crate::analyse::FIGURES);
         let dst = report_dir.join("runs").join(&name);
-        for stem in ["trajectories", "eigenvalues", "flow"] {
+        for stem in ["trajectories", "eigenvalues", "flow", "learning"] {
             for ext in ["png", "svg"] {
                 let from = src.join(format!("{stem}.{ext}"));
                 if from.is_file() {
@@ -566,8 +566,9 @@ pub fn build(
         heading: "Selected runs".into(),
         note: "For each dataset and model, the first seed at the latent size closest to the \
                true dimensionality: latent trajectories with fixed points (truth, model, model \
-               mapped onto the true axes), one-bin eigenvalues against the unit circle, and \
-               the learned flow."
+               mapped onto the true axes; on a recording, coloured by condition), one-bin \
+               eigenvalues against the unit circle, the learned flow, and the learning curves \
+               (loss with the loss horizon K, validation scores against the epoch)."
             .into(),
         figures: selected,
     });
