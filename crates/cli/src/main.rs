@@ -47,11 +47,35 @@ fn main() {
     if let Err(e) = latentdyn_models::runtime::restart_with_tuned_runtime() {
         eprintln!("latentdyn: note: could not restart with the OpenMP and malloc settings ({e})");
     }
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     if let Err(err) = run(cli) {
         eprintln!("latentdyn: error: {}", error_chain(&err));
         std::process::exit(1);
     }
+}
+
+/// The exit status of a process killed by SIGPIPE (128 + 13), what a
+/// shell reports for `cat` in `cat big | head`.
+const CLOSED_PIPE_STATUS: i32 = 141;
+
+/// Ends the process quietly, as Unix tools do, when standard output is a
+/// pipe its reader closed (`latentdyn data show … --json | head`): Rust
+/// ignores SIGPIPE, so `println!` panics on the broken pipe instead.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(CLOSED_PIPE_STATUS);
+        }
+        default(info)
+    }));
 }
 
 /// The error and its causes, `: `-joined, skipping a cause whose text the

@@ -61,6 +61,24 @@ fn import_train_eval_infer_fixed_points_and_figures_on_a_recording() {
     assert!(t.contains("held out         1 units"), "{t}");
     assert!(t.contains("1 unit(s) without a spike"), "{t}");
 
+    // A reader that closes the pipe at once ends the command quietly.
+    let mut child = Command::new(EXE)
+        .current_dir(dir)
+        .args(["data", "show", "rec/tiny.npz", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(141)),
+        "{:?}",
+        out.status
+    );
+
     let t = ok(run(dir, &["data", "show", "rec/tiny.npz", "--json"]));
     let v: serde_json::Value = serde_json::from_str(&t).unwrap();
     assert_eq!(v["metadata"]["format"], "latentdyn-recording");
