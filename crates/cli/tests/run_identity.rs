@@ -342,7 +342,7 @@ fn odd_inputs_get_clear_answers() {
         ])
         .output()
         .unwrap());
-    assert!(out.contains("Completed after 1/1 epochs"), "{out}");
+    assert!(out.contains("completed after 1/1 epoch in"), "{out}");
     assert!(!std::fs::read(dir.join("toml-run/metrics.csv"))
         .unwrap()
         .is_empty());

@@ -87,7 +87,7 @@ fn a_study_file_shows_imports_trains_and_evaluates() {
         dir,
         None,
     ));
-    assert!(trained.contains("Completed after 2/2 epochs"), "{trained}");
+    assert!(trained.contains("completed after 2/2 epochs"), "{trained}");
     let cfg = std::fs::read_to_string(dir.join("run/config.json")).unwrap();
     assert!(
         cfg.contains("\"data_file\"") && cfg.contains("\"sha256\""),
@@ -157,7 +157,7 @@ fn the_studys_own_files_train_as_study_presets() {
         dir,
         Some(&shared),
     ));
-    assert!(out.contains("Completed after 1/1 epochs"), "{out}");
+    assert!(out.contains("completed after 1/1 epoch in"), "{out}");
     let run_dir = dir.join("runs/study-lorenz/node-L3-s0");
     let cfg = std::fs::read_to_string(run_dir.join("config.json")).unwrap();
     assert!(

@@ -126,10 +126,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
     if let RunState::Completed(s) | RunState::Diverged(s) = run.state() {
         if run.differences(&cfg)?.is_empty() {
             println!(
-                "{} is already {} ({} epochs); nothing to train (--fresh trains it again)",
+                "{} is already {} ({}); nothing to train (--fresh trains it again)",
                 out.display(),
                 run.state().word(),
-                s.epochs_done
+                epochs(s.epochs_done)
             );
             print_summary(&out, &s);
             return Ok(());
@@ -150,11 +150,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
         }
     }
     eprintln!(
-        "training {} on {} ({} epochs, {:?}) -> {}",
+        "training {} on {} ({}, {}) -> {}",
         cfg.run_name(),
         cfg.dataset.name(),
-        cfg.train.epochs,
-        device,
+        epochs(cfg.train.epochs),
+        device_name(device),
         out.display()
     );
     let summary = train_with_bar(&cfg, &data, &opts)?;
@@ -221,13 +221,31 @@ fn epoch_message(r: &latentdyn_train::EpochRecord) -> String {
     format!("loss {:.4} {scores} K {}", r.train_loss, r.horizon)
 }
 
+/// `1 epoch`, `300 epochs`.
+fn epochs(n: usize) -> String {
+    if n == 1 {
+        "1 epoch".into()
+    } else {
+        format!("{n} epochs")
+    }
+}
+
+/// `cpu`, `cuda:0`: the names `--device` takes.
+fn device_name(d: tch::Device) -> String {
+    match d {
+        tch::Device::Cuda(i) => format!("cuda:{i}"),
+        tch::Device::Cpu => "cpu".into(),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
+
 fn print_summary(dir: &Path, s: &Summary) {
     println!(
-        "{}: {:?} after {}/{} epochs in {:.1} s",
+        "{}: {} after {}/{} in {:.1} s",
         dir.display(),
         s.status,
         s.epochs_done,
-        s.epochs,
+        epochs(s.epochs),
         s.wall_seconds
     );
     if let Some(r) = &s.reported {
