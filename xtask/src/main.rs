@@ -72,6 +72,7 @@ fn run() -> Result<()> {
         }
         "test" => {
             let lt = ensure_libtorch(&root)?;
+            ensure_browser();
             cargo(&root, &lt)
                 .args(["test", "--workspace", "--features", TEST_FEATURES])
                 .args(&rest)
@@ -223,6 +224,62 @@ fn ensure_libtorch(root: &Path) -> Result<Libtorch> {
         dir,
         venv_bin: Some(venv.join("bin")),
     })
+}
+
+/// The report's browser test renders the page in headless Chromium:
+/// installs Debian's `chromium` package when no browser is found and
+/// apt-get can run (as root); otherwise says that the test will skip.
+/// Never fails the tests' set-up.
+fn ensure_browser() {
+    let found = ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .any(|b| {
+            Command::new("which")
+                .arg(b)
+                .output()
+                .map(|o| o.status.success())
+                .unwrap_or(false)
+        });
+    if found || std::env::var_os("LATENTDYN_NO_BROWSER").is_some() {
+        return;
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let apt = Command::new("which")
+        .arg("apt-get")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !(root && apt) {
+        eprintln!(
+            "xtask: no Chromium, and apt-get cannot install one here: the report's browser \
+             test will skip (install Debian's `chromium` package to run it)"
+        );
+        return;
+    }
+    eprintln!("xtask: installing Debian's chromium for the report's browser test (about a minute)");
+    let ok = Command::new("apt-get")
+        .args(["install", "-y", "-qq", "chromium"])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    let ok = ok || {
+        // A fresh machine may have no package lists yet.
+        let _ = Command::new("apt-get").args(["update", "-qq"]).status();
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq", "chromium"])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    if !ok {
+        eprintln!("xtask: installing chromium failed: the report's browser test will skip");
+    }
 }
 
 /// Whether `cargo bench ARGS` runs the bench `name`: all benches when no

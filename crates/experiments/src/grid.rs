@@ -126,7 +126,31 @@ impl Cell {
     }
 }
 
+/// The file in a grid's root that holds its definition (written by
+/// `latentdyn ablate`; the report reads its name and description).
+pub const GRID_FILE: &str = "grid.toml";
+
 impl Grid {
+    /// Writes this grid's definition into `<root>/grid.toml` (atomically).
+    pub fn save_into(&self, root: &Path) -> Result<(), ExperimentError> {
+        std::fs::create_dir_all(root).map_err(|source| ExperimentError::Io {
+            path: root.to_path_buf(),
+            source,
+        })?;
+        let text = toml::to_string(self).map_err(|e| ExperimentError::Run {
+            path: root.join(GRID_FILE),
+            reason: e.to_string(),
+        })?;
+        latentdyn_train::io::atomic_write(&root.join(GRID_FILE), text.as_bytes())?;
+        Ok(())
+    }
+
+    /// The grid whose runs are under `root`, when its `grid.toml` is there
+    /// and reads.
+    pub fn in_root(root: &Path) -> Option<Grid> {
+        Grid::from_file(&root.join(GRID_FILE)).ok()
+    }
+
     /// Every cell, each once, in a stable order (as listed, duplicates dropped).
     pub fn cells(&self) -> Vec<Cell> {
         let mut seen = BTreeSet::new();

@@ -132,11 +132,98 @@ fn not_comparable(c: &CellSummary) -> String {
     )
 }
 
-/// Writes `<dir>/index.html` (atomically) and returns its path. Links to
-/// each run's figures are made relative to `dir`.
+/// What the page's header says beyond the runs: the grids (name and
+/// description, from each root's `grid.toml`), when and by what it was made.
+#[derive(Debug, Clone, Default)]
+pub struct PageHeader {
+    /// (name, description) of each grid merged.
+    pub grids: Vec<(String, String)>,
+    /// The date and time, UTC (`2026-12-01 15:04 UTC`).
+    pub made: String,
+    /// latentdyn's version.
+    pub version: String,
+    /// The git commit of the checkout the report was made in, when known.
+    pub commit: Option<String>,
+}
+
+impl PageHeader {
+    /// The header for runs under `roots`, made now.
+    pub fn now(roots: &[PathBuf]) -> Self {
+        let grids = roots
+            .iter()
+            .filter_map(|r| crate::grid::Grid::in_root(r))
+            .map(|g| (g.name, g.description))
+            .collect();
+        let commit = std::process::Command::new("git")
+            .args(["rev-parse", "--short", "HEAD"])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .filter(|c| !c.is_empty());
+        PageHeader {
+            grids,
+            made: utc_now(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            commit,
+        }
+    }
+}
+
+/// The current time, UTC, as `YYYY-MM-DD HH:MM UTC` (the civil date from
+/// the days since 1970, Howard Hinnant's algorithm).
+fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    civil(secs)
+}
+
+fn civil(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let (h, m) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(mo <= 2);
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02} UTC")
+}
+
+/// Whether a cell is one of the study's headline comparisons: GRU or NODE
+/// at the dataset's true dimensionality.
+fn headline(c: &CellSummary) -> bool {
+    crate::plots::true_dim(&c.dataset).is_some_and(|d| d as usize == c.latent)
+        && matches!(c.model.as_str(), "gru" | "node" | "node-discrete")
+}
+
+/// A figure and its caption, full width, with links to the PNG and the SVG.
+fn figure_html(h: &mut String, f: &Figure) {
+    let png = f.path.to_string_lossy().into_owned();
+    let svg = f.path.with_extension("svg");
+    let svg_link = if f.path.extension().is_some_and(|e| e == "png") {
+        format!(" <a href=\"{}\">[svg]</a>", esc(&svg.to_string_lossy()))
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        h,
+        "<figure><a href=\"{p}\"><img src=\"{p}\" alt=\"{t}\"></a>\
+         <figcaption>{t} <a href=\"{p}\">[png]</a>{svg_link}</figcaption></figure>",
+        p = esc(&png),
+        t = esc(&f.title)
+    );
+}
+
+/// Writes `<dir>/index.html` (atomically) and returns its path. Every
+/// link and image points inside `dir`, so the folder can be moved.
 pub fn write_html(
     dir: &Path,
-    title: &str,
+    header: &PageHeader,
     claims: &[Claim],
     cells: &[CellSummary],
     rows: &[RunRow],
@@ -146,26 +233,96 @@ pub fn write_html(
         path: dir.to_path_buf(),
         source,
     })?;
+    let names: Vec<&str> = header.grids.iter().map(|g| g.0.as_str()).collect();
+    let title = if names.is_empty() {
+        "latentdyn report".to_owned()
+    } else {
+        format!("latentdyn report: {}", names.join(" + "))
+    };
     let mut h = String::new();
     let _ = write!(
         h,
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{t}</title>\n<style>\
-         body{{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}}\
-         table{{border-collapse:collapse;margin:1em 0;font-size:14px}}\
+         body{{font-family:system-ui,sans-serif;margin:1em auto;max-width:1500px;padding:0 1em;color:#222;line-height:1.4}}\
+         .scroll{{overflow-x:auto;max-width:100%}}\
+         table{{border-collapse:collapse;margin:0.5em 0;font-size:14px}}\
          th,td{{border:1px solid #ccc;padding:4px 8px;text-align:right}}\
          th{{background:#f3f3f3}} td.l{{text-align:left}}\
          .ok{{background:#e3f5e1}} .bad{{background:#fbe3e1}}\
-         figure{{display:inline-block;margin:1em;vertical-align:top}}\
-         figure img{{max-width:560px;border:1px solid #ddd}}\
+         tr.headline td{{font-weight:600}}\
+         .verdict{{border:1px solid #bbb;background:#f8f8f8;padding:0.6em 1em;margin:1em 0}}\
+         figure{{margin:1em 0;max-width:100%}}\
+         figure img{{max-width:100%;height:auto;border:1px solid #ddd}}\
+         figcaption{{font-size:14px;color:#444}}\
+         code{{background:#f3f3f3;padding:0 3px}}\
          </style></head><body>\n<h1>{t}</h1>\n",
-        t = esc(title)
+        t = esc(&title)
     );
+    for (name, description) in &header.grids {
+        let _ = writeln!(
+            h,
+            "<p class=\"grid\"><b>{}</b>: {}</p>",
+            esc(name),
+            esc(description)
+        );
+    }
     let _ = writeln!(
         h,
-        "<p class=\"what\"><b>What was run:</b> {}.</p>\n<h2>The study's claims</h2>\n<ul class=\"claims\">",
-        esc(&what_was_run(rows))
+        "<p class=\"what\"><b>What was run:</b> {}.</p>\n<p class=\"made\">Made {} by latentdyn {}{}.</p>",
+        esc(&what_was_run(rows)),
+        esc(&header.made),
+        esc(&header.version),
+        header
+            .commit
+            .as_ref()
+            .map_or_else(String::new, |c| format!(" (commit {})", esc(c)))
     );
+    // The verdict: published comparisons and claims, in words and glyphs.
+    let (mut within, mut outside) = (0, 0);
+    for c in cells {
+        if let Some(w) = c.within() {
+            within += w.iter().filter(|&&b| b).count();
+            outside += w.iter().filter(|&&b| !b).count();
+        }
+    }
+    let compared = if within + outside == 0 {
+        "no cell is compared with the published values (runs shorter than the study's 3000 \
+         epochs, unfinished, or without a published counterpart)"
+            .to_owned()
+    } else {
+        format!(
+            "{within} of {} published comparisons within the study's band (✓), {outside} outside (✗)",
+            within + outside
+        )
+    };
+    let claim_line: Vec<String> = claims
+        .iter()
+        .map(|c| format!("{} ({}) {}", c.verdict.glyph(), c.id, c.verdict.words()))
+        .collect();
+    let _ = writeln!(
+        h,
+        "<div class=\"verdict\"><b>Verdict:</b> {}.<br><b>Claims:</b> {}.</div>",
+        esc(&compared),
+        esc(&claim_line.join("; "))
+    );
+    h.push_str(
+        "<h2>How to read this page</h2>\n<ul class=\"key\">\
+         <li><b>NLL</b>: Poisson negative log-likelihood of the validation spikes, nats per \
+         bin and neuron (lower is better). <b>Rate R²</b>: the inferred firing rates against the \
+         true ones. <b>State R²</b>: how much of the inferred latent state the true state \
+         explains (low when the model has dimensions the truth lacks). Both 1 at best.</li>\
+         <li>Numbers are medians over each run's last 500 validation epochs (100 for the \
+         ablation), then mean ± sample std over seeds; <i>n</i> is the number of seeds.</li>\
+         <li><b>✓</b> (green): our mean lies within the published mean ± max(2 std, 0.03), the \
+         study's matching rule; <b>✗</b> (red): it does not; <b>·</b>: not compared (runs \
+         shorter than the study's 3000 epochs); <b>—</b>: nothing to show.</li>\
+         <li>Bold rows are the study's headline comparison: GRU against NODE at the true \
+         dimensionality. Claims: <b>✓</b> holds, <b>✗</b> fails, <b>?</b> the runs cannot \
+         decide it (it says what it needs).</li></ul>\n",
+    );
+    h.push_str("<h2>The study's claims</h2>\n<ul class=\"claims\">");
     for c in claims {
         let _ = write!(
             h,
@@ -185,20 +342,22 @@ pub fn write_html(
         h.push_str("</li>\n");
     }
     h.push_str("</ul>\n");
-    let _ = write!(
-        h,
-        "<p>Validation metrics, median over each run's last epochs (500; 100 for the \
-         ablation), mean ± sample std over seeds. ✓ (green): our mean lies within the \
-         published mean ± max(2 std, 0.03) (the study's matching rule); ✗ (red): it does \
-         not; cells of runs shorter than the study's 3000 epochs are not compared. Fixed points: \
-         model points matched to the true system's (mean over seeds) / true points.</p>\n\
-         <h2>Results beside the published values</h2>\n<table>\n<tr><th>dataset</th>\
-         <th>model</th><th>L</th><th>runs</th><th>NLL</th><th>published</th>\
-         <th>rate R²</th><th>published</th><th>state R²</th><th>published</th>\
-         <th>fixed points matched</th></tr>\n"
-    );
+    let synthetic: Vec<&CellSummary> = {
+        let mut v: Vec<&CellSummary> = cells.iter().filter(|c| c.recording.is_none()).collect();
+        // Headline rows first, in the table's order otherwise.
+        v.sort_by_key(|c| !headline(c));
+        v
+    };
+    if !synthetic.is_empty() {
+        h.push_str(
+            "<h2>Results beside the published values</h2>\n<div class=\"scroll\"><table>\n\
+             <tr><th>dataset</th><th>model</th><th>L</th><th>runs</th><th>NLL</th>\
+             <th>published</th><th>rate R²</th><th>published</th><th>state R²</th>\
+             <th>published</th><th>fixed points matched</th></tr>\n",
+        );
+    }
     let note = crate::results::basis_note(cells);
-    for c in cells.iter().filter(|c| c.recording.is_none()) {
+    for c in synthetic.iter().copied() {
         let within = c.within();
         let class = |i: usize| match within {
             Some(w) if w[i] => " class=\"ok\"",
@@ -208,6 +367,7 @@ pub fn write_html(
         let glyph = |i: usize| match within {
             Some(w) if w[i] => " ✓",
             Some(_) => " ✗",
+            None if c.published.is_some() => " ·",
             None => "",
         };
         let p = c.published.as_ref();
@@ -226,9 +386,14 @@ pub fn write_html(
         let state = format!("{}{}", fmt_ms(&c.state_r2), glyph(2));
         let _ = writeln!(
             h,
-            "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}{}</td>\
+            "<tr{}><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}{}</td>\
              <td{}>{}</td><td>{}</td><td{}>{}</td><td>{}</td><td{}>{}</td><td>{}</td>\
              <td>{}</td></tr>",
+            if headline(c) {
+                " class=\"headline\""
+            } else {
+                ""
+            },
             esc(&c.dataset),
             esc(&c.model),
             c.latent,
@@ -251,7 +416,9 @@ pub fn write_html(
             fmt_fp_cell(c),
         );
     }
-    h.push_str("</table>\n");
+    if !synthetic.is_empty() {
+        h.push_str("</table></div>\n");
+    }
     if let Some(n) = &note {
         let _ = writeln!(h, "<p>{}</p>", esc(n));
     }
@@ -259,16 +426,11 @@ pub fn write_html(
     for s in sections.iter().filter(|s| !s.figures.is_empty()) {
         let _ = writeln!(h, "<h2>{}</h2>\n<p>{}</p>", esc(&s.heading), esc(&s.note));
         for f in &s.figures {
-            let _ = writeln!(
-                h,
-                "<figure><a href=\"{p}\"><img src=\"{p}\" alt=\"{t}\"></a><figcaption>{t}</figcaption></figure>",
-                p = esc(&f.path.to_string_lossy()),
-                t = esc(&f.title)
-            );
+            figure_html(&mut h, f);
         }
     }
     h.push_str(
-        "<h2>Runs</h2>\n<table>\n<tr><th>dataset</th><th>model</th><th>L</th><th>seed</th>\
+        "<h2>Runs</h2>\n<div class=\"scroll\"><table>\n<tr><th>dataset</th><th>model</th><th>L</th><th>seed</th>\
          <th>status</th><th>epochs</th><th>NLL</th><th>rate R²</th><th>state R²</th>\
          <th>latent R²</th><th>fixed points (matched / missing / spurious)</th>\
          <th>location error</th><th>eigenvalue error</th><th>wall time</th><th>figures</th></tr>\n",
@@ -283,21 +445,23 @@ pub fn write_html(
             },
         );
         let err = |v: Option<f64>| v.map_or_else(|| "—".to_owned(), |v| format!("{v:.3}"));
-        let figs = r.dir.join(crate::analyse::FIGURES);
-        let links = if figs.join("trajectories.png").is_file() {
-            ["trajectories", "eigenvalues", "flow", "learning"]
-                .iter()
-                .filter(|n| figs.join(format!("{n}.png")).is_file())
-                .map(|n| {
-                    format!(
-                        "<a href=\"{}\">{n}</a>",
-                        esc(&relative(&figs.join(format!("{n}.png")), dir).to_string_lossy())
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(" ")
-        } else {
+        // Only figures copied into the report are linked (the page stays
+        // movable); the others are in the run's own figures/ folder.
+        let copied = dir.join("runs").join(run_figure_dir(r));
+        let links = FIGURE_STEMS
+            .iter()
+            .filter(|n| copied.join(format!("{n}.png")).is_file())
+            .map(|n| {
+                format!(
+                    "<a href=\"runs/{}/{n}.png\">{n}</a>",
+                    esc(&run_figure_dir(r))
+                )
+            })
+            .collect::<Vec<_>>();
+        let links = if links.is_empty() {
             "—".to_owned()
+        } else {
+            links.join(" ")
         };
         // A recording has no truth: its R² cells say so, and its co-bps
         // stands in the rate R² column's place.
@@ -338,10 +502,54 @@ pub fn write_html(
             links
         );
     }
-    h.push_str("</table>\n<p>Made by latentdyn.</p></body></html>\n");
+    h.push_str("</table></div>\n");
+    what_next(&mut h, rows);
+    h.push_str("<p>Made by latentdyn.</p></body></html>\n");
     let path = dir.join("index.html");
     latentdyn_train::io::atomic_write(&path, h.as_bytes())?;
     Ok(path)
+}
+
+/// The per-run figures, by file stem.
+const FIGURE_STEMS: [&str; 4] = ["trajectories", "eigenvalues", "flow", "learning"];
+
+/// Where a run's figures are copied inside the report: `runs/<this>/`.
+fn run_figure_dir(r: &RunRow) -> String {
+    format!(
+        "{}-{}-L{}-s{}",
+        r.dataset.replace([':', '/'], "-"),
+        r.model,
+        r.latent,
+        r.seed
+    )
+}
+
+/// "What next": the exact commands that go one step further from here.
+fn what_next(h: &mut String, rows: &[RunRow]) {
+    h.push_str("<h2>What next</h2>\n<ul>");
+    if let Some(r) = rows.iter().find(|r| r.status == RunStatus::Completed) {
+        let d = esc(&r.dir.display().to_string());
+        let _ = write!(
+            h,
+            "<li>One run's validation and test metrics and fixed points: \
+             <code>latentdyn eval {d}</code></li>\
+             <li>Its figures, learning curves included: <code>latentdyn figures {d}</code></li>"
+        );
+    }
+    if rows.iter().any(|r| r.status == RunStatus::Interrupted) {
+        h.push_str(
+            "<li>Some runs are unfinished: rerun the same <code>latentdyn ablate</code> \
+             command; it resumes them.</li>",
+        );
+    }
+    h.push_str(
+        "<li>The study at full length: <code>latentdyn ablate --grid paper</code> (or \
+         <code>--grid survey</code>: every dataset once); compare and merge grids with \
+         <code>latentdyn report DIR…</code></li>\
+         <li>Your own recording: <code>latentdyn data import session.nwb …</code>, then \
+         <code>latentdyn train --data datasets/imported/session.npz</code> \
+         (<code>docs/recordings.md</code>)</li></ul>\n",
+    );
 }
 
 /// The cells of runs on recordings: no truth and no published values, so
@@ -359,7 +567,7 @@ fn recordings_table(h: &mut String, cells: &[CellSummary]) {
          held-out units, predicted from the held-in ones: the Neural Latents Benchmark's \
          definition), held-in bits per spike, behaviour decoding R² (ridge from the rates, \
          fitted on the training trials) and PSTH R² (per condition). Mean ± std over \
-         seeds; — where the recording cannot give the score.</p>\n<table>\n<tr><th>dataset</th>\
+         seeds; — where the recording cannot give the score.</p>\n<div class=\"scroll\"><table>\n<tr><th>dataset</th>\
          <th>model</th><th>L</th><th>runs</th><th>held-in NLL</th><th>co-bps</th>\
          <th>held-in bps</th><th>velocity R²</th><th>PSTH R²</th></tr>\n",
     );
@@ -377,7 +585,7 @@ fn recordings_table(h: &mut String, cells: &[CellSummary]) {
             c.n
         );
     }
-    h.push_str("</table>\n");
+    h.push_str("</table></div>\n");
 }
 
 /// What [`build`] made.
@@ -533,16 +741,10 @@ pub fn build(
     }];
     let mut selected = Vec::new();
     for r in selected_runs(&rows) {
-        let name = format!(
-            "{}-{}-L{}-s{}",
-            r.dataset.replace([':', '/'], "-"),
-            r.model,
-            r.latent,
-            r.seed
-        );
+        let name = run_figure_dir(r);
         let src = r.dir.join(crate::analyse::FIGURES);
         let dst = report_dir.join("runs").join(&name);
-        for stem in ["trajectories", "eigenvalues", "flow", "learning"] {
+        for stem in FIGURE_STEMS {
             for ext in ["png", "svg"] {
                 let from = src.join(format!("{stem}.{ext}"));
                 if from.is_file() {
@@ -579,9 +781,9 @@ pub fn build(
             outside += w.iter().filter(|&&b| !b).count();
         }
     }
-    let title = format!("latentdyn results: {}", out.display());
     let claims = crate::claims::check(&cells);
-    let html = write_html(&report_dir, &title, &claims, &cells, &rows, &sections)?;
+    let header = PageHeader::now(dirs);
+    let html = write_html(&report_dir, &header, &claims, &cells, &rows, &sections)?;
     Ok(Report {
         rows,
         cells,
@@ -636,8 +838,24 @@ mod tests {
             figures: vec![fig],
         };
         let claims = crate::claims::check(&cells);
-        let path = write_html(dir.path(), "smoke", &claims, &cells, &rows, &[section]).unwrap();
+        let header = PageHeader {
+            grids: vec![("smoke".into(), "arneodo, gru and node".into())],
+            made: civil(1_764_601_440),
+            version: "0.1.0".into(),
+            commit: Some("abc1234".into()),
+        };
+        let path = write_html(dir.path(), &header, &claims, &cells, &rows, &[section]).unwrap();
         let html = std::fs::read_to_string(path).unwrap();
+        // The header: the grid, when and by what, the verdict in words and glyphs.
+        assert!(html.contains("<h1>latentdyn report: smoke</h1>"), "{html}");
+        assert!(html.contains("<b>smoke</b>: arneodo, gru and node"));
+        assert!(html.contains("Made 2025-12-01 15:04 UTC by latentdyn 0.1.0 (commit abc1234)"));
+        assert!(html.contains("<b>Verdict:</b> 2 of 3 published comparisons within"));
+        assert!(html.contains("How to read this page") && html.contains("What next"));
+        assert!(html.contains("<code>latentdyn eval runs/x</code>"));
+        // The headline row is marked, tables scroll.
+        assert!(html.contains("<tr class=\"headline\">"));
+        assert!(html.contains("<div class=\"scroll\"><table>"));
         assert!(html.contains("0.912 ± 0.006"), "published value missing");
         // sample std (n − 1) of 0.910 and 0.914: 0.00283
         assert!(html.contains("0.912 ± 0.003"), "our mean ± std missing");
@@ -663,18 +881,27 @@ mod tests {
             })
             .collect();
         let cells = summarise(&short).unwrap();
-        let path = write_html(dir.path(), "smoke", &claims, &cells, &short, &[]).unwrap();
+        let path = write_html(dir.path(), &header, &claims, &cells, &short, &[]).unwrap();
         let html = std::fs::read_to_string(path).unwrap();
         assert_eq!(html.matches("class=\"ok\"").count(), 0);
         assert_eq!(html.matches("class=\"bad\"").count(), 0);
         assert!(html.contains("not comparable: 300 of 3000 epochs"));
         assert!(html.contains("300 epochs each, of the study's 3000"));
+        assert!(html.contains("no cell is compared with the published values"));
         let text = crate::results::table(&cells);
         assert!(
             text.contains("· not comparable: 300 of 3000 epochs"),
             "{text}"
         );
         assert!(!text.contains('✗'), "{text}");
+    }
+
+    #[test]
+    fn civil_dates_by_hand() {
+        assert_eq!(civil(0), "1970-01-01 00:00 UTC");
+        // 2000-02-29 12:34 UTC: a leap day of a century divisible by 400.
+        assert_eq!(civil(951_827_640), "2000-02-29 12:34 UTC");
+        assert_eq!(civil(1_764_601_440), "2025-12-01 15:04 UTC");
     }
 
     #[test]

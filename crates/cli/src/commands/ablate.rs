@@ -105,6 +105,8 @@ pub fn run(args: AblateArgs) -> Result<()> {
         cells = shard(cells, i, n);
     }
     let root = args.root.join(&grid.name);
+    grid.save_into(&root)
+        .with_context(|| format!("recording the grid in {}", root.display()))?;
     let gpus = match args.device.as_str() {
         "cpu" => 0,
         "auto" | "cuda" => {

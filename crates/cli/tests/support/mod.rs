@@ -1,6 +1,9 @@
 //! What the binary's tests share: the binary, and its output judged as a
 //! user reads it (`mod support;` in each test file).
 
+// Each test binary uses a part of it.
+#![allow(dead_code)]
+
 use std::process::Output;
 
 /// The `latentdyn` binary under test.
