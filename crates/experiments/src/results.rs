@@ -630,7 +630,8 @@ pub fn summarise(rows: &[RunRow]) -> Result<Vec<CellSummary>, ExperimentError> {
                 nll: MeanStd::of(ok.iter().map(|r| r.nll)),
                 rate_r2: MeanStd::of(ok.iter().map(|r| r.rate_r2)),
                 state_r2: MeanStd::of(ok.iter().map(|r| r.state_r2)),
-                recording: ok.first().and_then(|r| r.recording).map(|_| {
+                // A recording's cell even before a run of it finished.
+                recording: runs.iter().find_map(|r| r.recording).map(|_| {
                     let of = |f: fn(&RecordingRow) -> Option<f64>| {
                         MeanStd::of(ok.iter().filter_map(|r| r.recording.as_ref().and_then(f)))
                     };
