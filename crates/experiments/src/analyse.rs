@@ -294,6 +294,55 @@ pub fn match_radius(true_latents: &Array2<f64>) -> f64 {
     0.1 * ms.sqrt()
 }
 
+/// [`analyse_run`], or, when the run's `fixed_points.json` is fresh (newer
+/// than its best checkpoint), that record with the latents inferred again:
+/// what the figures need, without the searches (tens of seconds).
+pub fn analysis_for_figures(
+    run_dir: &Path,
+    datasets: &Path,
+) -> Result<RunAnalysis, ExperimentError> {
+    let Some(record) = analysis_is_fresh(run_dir)
+        .then(|| load_fixed_points(run_dir))
+        .flatten()
+    else {
+        return analyse_run(run_dir, datasets, 0);
+    };
+    let mut run = load_run(run_dir, files::BEST, Device::Cpu)?;
+    run.vs.double();
+    let data = load_run_dataset(&run.config, datasets)?;
+    latentdyn_train::RunDir::new(run_dir).check_dataset(&data)?;
+    let steps = data.spikes().dim().1;
+    let all: Vec<usize> = (0..data.spikes().dim().0).collect();
+    let inferred = flatten(&infer_latents(
+        run_dir,
+        &run.model,
+        &encoder_input(&data, &all),
+    )?);
+    let to_true = match (&record.to_true_weights, &record.to_true_bias) {
+        (Some(w), Some(b)) if !w.is_empty() => {
+            let cols = w[0].len();
+            let weights = Array2::from_shape_fn((w.len(), cols), |(i, j)| w[i][j]);
+            Some(AffineMap {
+                weights,
+                bias: ndarray::Array1::from(b.clone()),
+            })
+        }
+        _ => None,
+    };
+    let (true_latents, conditions) = match &data {
+        Data::Synthetic(d) => (flatten(&d.latents), None),
+        Data::Recording(r) => (Array2::zeros((inferred.nrows(), 0)), r.conditions.clone()),
+    };
+    Ok(RunAnalysis {
+        record,
+        inferred,
+        true_latents,
+        steps,
+        to_true,
+        conditions,
+    })
+}
+
 /// Loads a run (an f64 copy of its best checkpoint), infers the latents of
 /// every trial of its dataset (looked up, or generated, in `datasets`),
 /// finds the model's fixed points and the true system's, and aligns them.

@@ -54,6 +54,10 @@ pub struct Evaluation {
     pub dataset: String,
     /// The checkpoint evaluated.
     pub checkpoint: String,
+    /// The epoch it was saved at (0-based, as `metrics.csv` counts; `None`
+    /// when the run's summary or progress does not say).
+    #[serde(default)]
+    pub checkpoint_epoch: Option<usize>,
     /// Validation split.
     pub valid: Scores,
     /// Test split.
@@ -82,10 +86,22 @@ pub fn evaluate(run_dir: &Path, data: &Data, device: Device) -> Result<Evaluatio
             }),
         }
     };
+    let best_epoch = RunDir::new(run_dir)
+        .summary()
+        .and_then(|s| s.best_epoch)
+        .or_else(|| {
+            // An unfinished run: the lowest validation NLL so far is the best.
+            crate::record::MetricsCsv::read(&run_dir.join(files::METRICS))
+                .ok()?
+                .iter()
+                .min_by(|a, b| a.metrics.nll().total_cmp(&b.metrics.nll()))
+                .map(|r| r.epoch)
+        });
     Ok(Evaluation {
         run: run.config.run_name(),
         dataset: data.name(),
         checkpoint: files::BEST.into(),
+        checkpoint_epoch: best_epoch,
         valid: on(data.valid_idx())?,
         test: on(data.test_idx())?,
     })

@@ -58,28 +58,52 @@ pub fn run(args: EvalArgs) -> Result<()> {
         println!("{json}");
         return Ok(());
     }
-    println!("{} on {} ({})", ev.run, ev.dataset, ev.checkpoint);
+    println!(
+        "{} on {}: the best checkpoint ({}{}; lowest validation NLL), each split scored \
+         once; the report shows medians over the last epochs instead",
+        ev.run,
+        ev.dataset,
+        ev.checkpoint,
+        ev.checkpoint_epoch
+            .map_or_else(String::new, |e| format!(", epoch {}", e + 1))
+    );
     print_scores(&[("valid", &ev.valid), ("test", &ev.test)]);
     if args.no_fixed_points {
         return Ok(());
     }
-    eprintln!("searching the fixed points (--no-fixed-points skips this)…");
-    let fp = latentdyn_experiments::analyse_run(&args.run, &args.datasets, 0)
-        .with_context(|| format!("fixed points of {}", args.run.display()))?;
-    match &fp.record.truth {
+    eprintln!(
+        "fixed points (a search unless fixed_points.json is fresh; --no-fixed-points skips it)…"
+    );
+    use latentdyn_experiments::analyse::{analysis_is_fresh, load_fixed_points, save_fixed_points};
+    // A fresh fixed_points.json is reused; a new search is saved for next time.
+    let record = match analysis_is_fresh(&args.run)
+        .then(|| load_fixed_points(&args.run))
+        .flatten()
+    {
+        Some(r) => r,
+        None => {
+            let a = latentdyn_experiments::analyse_run(&args.run, &args.datasets, 0)
+                .with_context(|| format!("fixed points of {}", args.run.display()))?;
+            if let Err(e) = save_fixed_points(&args.run, &a.record) {
+                eprintln!("warning: could not save fixed_points.json: {e}");
+            }
+            a.record
+        }
+    };
+    match &record.truth {
         Some(t) => println!(
             "fixed points: {} in the model, {} in the truth ({:.1} s)",
-            fp.record.model.points.len(),
+            record.model.points.len(),
             t.points.len(),
-            fp.record.model.seconds
+            record.model.seconds
         ),
         None => println!(
             "fixed points: {} in the model ({:.1} s; no ground truth to match them to)",
-            fp.record.model.points.len(),
-            fp.record.model.seconds
+            record.model.points.len(),
+            record.model.seconds
         ),
     }
-    if let Some(a) = &fp.record.alignment {
+    if let Some(a) = &record.alignment {
         print_alignment(a);
     }
     Ok(())

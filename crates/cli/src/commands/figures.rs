@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use latentdyn_experiments::analyse::{self, analyse_run, FIGURES};
+use latentdyn_experiments::analyse::{self, analysis_for_figures, FIGURES};
 
 /// Arguments of `latentdyn figures`.
 #[derive(Args, Debug)]
@@ -25,7 +25,8 @@ pub struct FiguresArgs {
 
 /// `latentdyn figures`: trajectories, eigenvalues and flow of one run.
 pub fn run(args: FiguresArgs) -> Result<()> {
-    let a = analyse_run(&args.run, &args.datasets, 0)
+    // A fresh fixed_points.json is reused: only the latents are inferred again.
+    let a = analysis_for_figures(&args.run, &args.datasets)
         .with_context(|| format!("fixed points of {}", args.run.display()))?;
     let out = args.out.clone().unwrap_or_else(|| args.run.join(FIGURES));
     for p in analyse::run_figures(&args.run, &a, &out, args.trials)? {
