@@ -156,17 +156,23 @@ pub fn run(args: AblateArgs) -> Result<()> {
         args.datasets.display()
     );
     let bar = ProgressBar::new(cells.len() as u64);
-    bar.set_style(
-        ProgressStyle::with_template("[{bar:30}] {pos}/{len} cells {msg} ({elapsed}, ETA {eta})")
+    let style = |template: &str| {
+        ProgressStyle::with_template(template)
             .expect("valid template")
-            .progress_chars("=> "),
-    );
+            .progress_chars("=> ")
+    };
+    // No ETA until a cell of this session has ended: before that it is a guess.
+    bar.set_style(style("[{bar:30}] {pos}/{len} cells {msg} ({elapsed})"));
     bar.enable_steady_tick(Duration::from_millis(500));
     let counts = Mutex::new((0usize, 0usize)); // (running, failed)
     let outcomes = run_cells(&cells, &opts, &|event| {
         let mut c = counts.lock().expect("counts");
         match event {
-            Event::Planned { done, .. } => bar.set_position(done as u64),
+            Event::Planned { done, .. } => {
+                bar.set_position(done as u64);
+                // Cells done before this session say nothing of its speed.
+                bar.reset_eta();
+            }
             Event::Started { cell } => {
                 c.0 += 1;
                 // Outside the bar, so that logs (no terminal) show it too.
@@ -182,6 +188,9 @@ pub fn run(args: AblateArgs) -> Result<()> {
                     c.1 += 1;
                 }
                 bar.inc(1);
+                bar.set_style(style(
+                    "[{bar:30}] {pos}/{len} cells {msg} ({elapsed}, ETA {eta})",
+                ));
                 let line = format!(
                     "{:<8} {} ({seconds:.0} s){}",
                     state_word(&state),
