@@ -645,6 +645,23 @@ pub fn run_figures(
     Ok(written)
 }
 
+/// Draws a run's learning curves into its `figures/` when they are missing
+/// (runs analysed before the figure existed); a run without finished epochs
+/// has none to draw.
+pub fn ensure_learning_curves(run_dir: &Path) -> Result<(), ExperimentError> {
+    let out = run_dir.join(FIGURES);
+    if out.join("learning.png").is_file() {
+        return Ok(());
+    }
+    let run = latentdyn_train::RunDir::new(run_dir);
+    let cfg = run.config()?;
+    let history = latentdyn_train::MetricsCsv::read(&run.file(files::METRICS))?;
+    if !history.is_empty() {
+        figures::learning_curves(&cfg.run_name(), &history, cfg.train.epochs, &out)?;
+    }
+    Ok(())
+}
+
 /// Analyses a finished run unless its analysis is fresh: writes
 /// `fixed_points.json` and the figures under `figures/`. Returns the record.
 pub fn analyse_and_save(

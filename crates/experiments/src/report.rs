@@ -629,7 +629,8 @@ pub struct ReportOptions {
 
 /// The runs to show in full: for each dataset and non-ablation model, the
 /// lowest-seed finished run at the latent size closest to the system's true
-/// dimensionality.
+/// dimensionality (on a recording, which has none: the run with the best
+/// co-smoothing bits/spike).
 pub fn selected_runs(rows: &[RunRow]) -> Vec<&RunRow> {
     let mut out: Vec<&RunRow> = Vec::new();
     let finished = rows
@@ -637,7 +638,12 @@ pub fn selected_runs(rows: &[RunRow]) -> Vec<&RunRow> {
         .filter(|r| r.status == RunStatus::Completed && !r.model.starts_with("ablation"));
     for r in finished {
         let target = crate::plots::true_dim(&r.dataset).unwrap_or(3.0);
-        let dist = |x: &RunRow| ((x.latent as f64).ln() - target.ln()).abs();
+        // A recording has no true dimensionality: its best co-smoothing run
+        // stands for it (then the lowest L, the lowest seed).
+        let dist = |x: &RunRow| match x.recording.and_then(|rec| rec.co_bps) {
+            Some(co) => -co,
+            None => ((x.latent as f64).ln() - target.ln()).abs(),
+        };
         match out
             .iter_mut()
             .find(|o| o.dataset == r.dataset && o.model == r.model)
@@ -716,6 +722,12 @@ pub fn build(
         if !todo.is_empty() {
             rows = collect(dirs)?;
         }
+        // Runs analysed before the learning curves existed get them now.
+        for r in rows.iter().filter(|r| r.status == RunStatus::Completed) {
+            if let Err(e) = crate::analyse::ensure_learning_curves(&r.dir) {
+                analysis_failures.push((r.dir.clone(), e.to_string()));
+            }
+        }
     }
     std::fs::create_dir_all(out).map_err(|source| ExperimentError::Io {
         path: out.to_path_buf(),
@@ -767,7 +779,7 @@ pub fn build(
     sections.push(Section {
         heading: "Selected runs".into(),
         note: "For each dataset and model, the first seed at the latent size closest to the \
-               true dimensionality: latent trajectories with fixed points (truth, model, model \
+               true dimensionality (on a recording: the run with the best co-bps): latent trajectories with fixed points (truth, model, model \
                mapped onto the true axes; on a recording, coloured by condition), one-bin \
                eigenvalues against the unit circle, the learned flow, and the learning curves \
                (loss with the loss horizon K, validation scores against the epoch)."
