@@ -69,7 +69,7 @@ pub struct Evaluation {
 pub fn evaluate(run_dir: &Path, data: &Data, device: Device) -> Result<Evaluation, TrainError> {
     let run = load_checked(run_dir, data, device)?;
     let steps = data.spikes().dim().1;
-    let scoring = RecordingScoring::of(data, device)?;
+    let scoring = RecordingScoring::of(data, device, None)?;
     let on = |idx: &[usize]| -> Result<Scores, TrainError> {
         let s = split(data, idx, device, true)?;
         match metrics_on(

@@ -227,15 +227,34 @@ pub(crate) struct RecordingScoring {
     psths: Option<(Vec<i64>, Array3<f64>)>,
 }
 
+impl Split {
+    /// The same split, sharing the tensors' storage.
+    fn shallow_clone(&self) -> Split {
+        Split {
+            spikes: self.spikes.shallow_clone(),
+            input: self.input.shallow_clone(),
+            truth: self.truth.clone(),
+            behavior: self.behavior.clone(),
+            conditions: self.conditions.clone(),
+        }
+    }
+}
+
 impl RecordingScoring {
-    /// `None` for synthetic data.
-    pub(crate) fn of(data: &Data, device: Device) -> Result<Option<Self>, TrainError> {
+    /// `None` for synthetic data. `train` is the training split when the
+    /// caller has it on the device already (the trainer), else it is made.
+    pub(crate) fn of(
+        data: &Data,
+        device: Device,
+        train: Option<&Split>,
+    ) -> Result<Option<Self>, TrainError> {
         let Some(rec) = data.recording() else {
             return Ok(None);
         };
-        let train = match rec.behavior {
-            Some(_) => Some(split(data, &rec.train_idx, device, false)?),
-            None => None,
+        let train = match (rec.behavior.as_ref(), train) {
+            (None, _) => None,
+            (Some(_), Some(t)) => Some(t.shallow_clone()),
+            (Some(_), None) => Some(split(data, &rec.train_idx, device, false)?),
         };
         let psths = match &rec.conditions {
             Some(c) => Some(psths(rec.spikes.mapv(f64::from).view(), c)?),
@@ -353,7 +372,7 @@ pub fn train(
 
     let train_split = split(data, data.train_idx(), opts.device, false)?;
     let valid = split(data, data.valid_idx(), opts.device, true)?;
-    let scoring = RecordingScoring::of(data, opts.device)?;
+    let scoring = RecordingScoring::of(data, opts.device, Some(&train_split))?;
     let n_train = data.train_idx().len();
     let batch = cfg.train.batch_size.min(n_train).max(1);
 
