@@ -65,6 +65,7 @@ pub fn run(args: FixedPointsArgs) -> Result<()> {
         print_search("truth", t);
     }
     if let Some(s) = &a.record.alignment {
+        print_mapped(&a.record, s.max_distance);
         print_alignment(s);
     }
     if let (Some(rates), Some(w)) = (&a.record.per_second, a.record.bin_ms) {
@@ -117,6 +118,57 @@ fn run_system(name: &str, args: &FixedPointsArgs) -> Result<()> {
         print_search("truth", &out.truth);
     }
     Ok(())
+}
+
+/// The model's points mapped into the true system's coordinates (through
+/// the affine map fitted on the latents), each with its nearest true point
+/// and that distance in units of the match radius `radius` (≤ 1: a match
+/// candidate), so that the model's and the truth's points are compared on
+/// one set of axes.
+fn print_mapped(r: &latentdyn_experiments::analyse::RunFixedPoints, radius: f64) {
+    let (Some(w), Some(b), Some(truth)) = (&r.to_true_weights, &r.to_true_bias, &r.truth) else {
+        return;
+    };
+    println!(
+        "model points in true coordinates (match radius {radius:.3}; distance to the nearest true point in radii):"
+    );
+    for (i, p) in r.model.points.iter().enumerate() {
+        let mapped: Vec<f64> = (0..b.len())
+            .map(|j| {
+                b[j] + p
+                    .location
+                    .iter()
+                    .zip(w)
+                    .map(|(x, row)| x * row[j])
+                    .sum::<f64>()
+            })
+            .collect();
+        let nearest = truth
+            .points
+            .iter()
+            .enumerate()
+            .map(|(k, t)| {
+                let d = t
+                    .location
+                    .iter()
+                    .zip(&mapped)
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum::<f64>()
+                    .sqrt();
+                (k, d)
+            })
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        let near = nearest.map_or_else(
+            || "no true point".to_owned(),
+            |(k, d)| {
+                format!(
+                    "truth #{k} at {d:.3} ({:.1} radii)",
+                    d / radius.max(f64::MIN_POSITIVE)
+                )
+            },
+        );
+        println!("  {i:>2} {:<40} {near}", fmt_vec(&mapped));
+    }
 }
 
 /// Prints a search as a table.
