@@ -294,6 +294,37 @@ pub fn match_radius(true_latents: &Array2<f64>) -> f64 {
     0.1 * ms.sqrt()
 }
 
+/// An f64 copy of a run's best checkpoint, its data (checked against the
+/// run: content hash, channels in and out) and the inferred latents of
+/// every trial, `[trials·time, L]`: what every analysis starts from.
+fn load_and_infer(
+    run_dir: &Path,
+    datasets: &Path,
+) -> Result<(latentdyn_train::LoadedRun, Data, Array2<f64>), ExperimentError> {
+    let mut run = load_run(run_dir, files::BEST, Device::Cpu)?;
+    run.vs.double();
+    let data = load_run_dataset(&run.config, datasets)?;
+    latentdyn_train::RunDir::new(run_dir).check_dataset(&data)?;
+    if data.held_in().len() as i64 != run.model.channels()
+        || data.spikes().dim().2 as i64 != run.model.out_channels()
+    {
+        return Err(bad_run(
+            run_dir,
+            format!(
+                "the model reads {} and predicts {} channels but {} has {} held-in of {}",
+                run.model.channels(),
+                run.model.out_channels(),
+                data.name(),
+                data.held_in().len(),
+                data.spikes().dim().2
+            ),
+        ));
+    }
+    let all: Vec<usize> = (0..data.spikes().dim().0).collect();
+    let latents = infer_latents(run_dir, &run.model, &encoder_input(&data, &all))?;
+    Ok((run, data, flatten(&latents)))
+}
+
 /// [`analyse_run`], or, when the run's `fixed_points.json` is fresh (newer
 /// than its best checkpoint), that record with the latents inferred again:
 /// what the figures need, without the searches (tens of seconds).
@@ -307,17 +338,8 @@ pub fn analysis_for_figures(
     else {
         return analyse_run(run_dir, datasets, 0);
     };
-    let mut run = load_run(run_dir, files::BEST, Device::Cpu)?;
-    run.vs.double();
-    let data = load_run_dataset(&run.config, datasets)?;
-    latentdyn_train::RunDir::new(run_dir).check_dataset(&data)?;
+    let (_, data, inferred) = load_and_infer(run_dir, datasets)?;
     let steps = data.spikes().dim().1;
-    let all: Vec<usize> = (0..data.spikes().dim().0).collect();
-    let inferred = flatten(&infer_latents(
-        run_dir,
-        &run.model,
-        &encoder_input(&data, &all),
-    )?);
     let to_true = match (&record.to_true_weights, &record.to_true_bias) {
         (Some(w), Some(b)) if !w.is_empty() => {
             let cols = w[0].len();
@@ -351,29 +373,8 @@ pub fn analyse_run(
     datasets: &Path,
     seed: u64,
 ) -> Result<RunAnalysis, ExperimentError> {
-    let mut run = load_run(run_dir, files::BEST, Device::Cpu)?;
-    run.vs.double();
-    let data = load_run_dataset(&run.config, datasets)?;
-    latentdyn_train::RunDir::new(run_dir).check_dataset(&data)?;
-    if data.held_in().len() as i64 != run.model.channels()
-        || data.spikes().dim().2 as i64 != run.model.out_channels()
-    {
-        return Err(bad_run(
-            run_dir,
-            format!(
-                "the model reads {} and predicts {} channels but {} has {} held-in of {}",
-                run.model.channels(),
-                run.model.out_channels(),
-                data.name(),
-                data.held_in().len(),
-                data.spikes().dim().2
-            ),
-        ));
-    }
+    let (run, data, inferred) = load_and_infer(run_dir, datasets)?;
     let steps = data.spikes().dim().1;
-    let all: Vec<usize> = (0..data.spikes().dim().0).collect();
-    let latents = infer_latents(run_dir, &run.model, &encoder_input(&data, &all))?;
-    let inferred = flatten(&latents);
     let cfg = FinderConfig {
         seed,
         ..FinderConfig::default()
