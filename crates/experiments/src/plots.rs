@@ -76,6 +76,25 @@ fn model_colour(model: &str) -> RGBColor {
     }
 }
 
+/// The ablation configs and what each takes away, in the study's order
+/// (the order of claim (iv) and of the strip plot).
+pub const ABLATIONS: [(&str, &str); 5] = [
+    ("ablation0", "baseline"),
+    ("ablation3", "no gradual"),
+    ("ablation2", "no MLP"),
+    ("ablation1", "no pass-through"),
+    ("ablation4", "vanilla"),
+];
+
+/// A model preset as the report names it: an ablation config with what it
+/// takes away (`ablation1 (no pass-through)`), any other as it is.
+pub fn model_label(model: &str) -> String {
+    match ABLATIONS.iter().find(|(m, _)| *m == model) {
+        Some((m, what)) => format!("{m} ({what})"),
+        None => model.to_owned(),
+    }
+}
+
 /// One dataset's three panels: each metric against L.
 fn draw_versus_latent<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
@@ -262,13 +281,7 @@ fn draw_ablation<DB: DrawingBackend>(
     rows: &[&RunRow],
     cells: &[&CellSummary],
 ) -> Result<(), String> {
-    const CONFIGS: [(&str, &str); 5] = [
-        ("ablation0", "baseline"),
-        ("ablation3", "no gradual"),
-        ("ablation2", "no MLP"),
-        ("ablation1", "no pass-through"),
-        ("ablation4", "vanilla"),
-    ];
+    const CONFIGS: [(&str, &str); 5] = ABLATIONS;
     let mut chart = ChartBuilder::on(root)
         .margin(15)
         .caption(
@@ -454,6 +467,13 @@ mod tests {
             wall_seconds: 1.0,
             dir: PathBuf::from("x"),
         }
+    }
+
+    #[test]
+    fn ablations_are_named_by_what_they_take_away() {
+        assert_eq!(model_label("ablation1"), "ablation1 (no pass-through)");
+        assert_eq!(model_label("ablation0"), "ablation0 (baseline)");
+        assert_eq!(model_label("node"), "node");
     }
 
     #[test]

@@ -395,7 +395,7 @@ pub fn write_html(
                 ""
             },
             esc(&c.dataset),
-            esc(&c.model),
+            esc(&crate::plots::model_label(&c.model)),
             c.latent,
             c.n,
             match (c.diverged, c.unfinished) {
@@ -485,7 +485,7 @@ pub fn write_html(
              <td class=\"l\">{}</td><td>{}/{}</td><td>{:.4}</td><td>{}</td><td>{}</td>\
              <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0} s</td><td class=\"l\">{}</td></tr>",
             esc(&r.dataset),
-            esc(&r.model),
+            esc(&crate::plots::model_label(&r.model)),
             r.latent,
             r.seed,
             esc(&r.status.to_string()),
@@ -580,7 +580,7 @@ fn recordings_table(h: &mut String, cells: &[CellSummary]) {
             "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td>\
              <td>{nll}</td><td>{co}</td><td>{bps}</td><td>{vel}</td><td>{psth}</td></tr>",
             esc(&c.dataset),
-            esc(&c.model),
+            esc(&crate::plots::model_label(&c.model)),
             c.latent,
             c.n
         );
