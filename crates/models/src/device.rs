@@ -22,6 +22,16 @@ pub enum DeviceChoice {
     Cuda(usize),
 }
 
+/// A libtorch device as `--device` names it: `cpu`, `cuda:N` (what
+/// messages and `summary.json` say, rather than libtorch's `Cpu`).
+pub fn device_name(d: Device) -> String {
+    match d {
+        Device::Cpu => "cpu".into(),
+        Device::Cuda(i) => format!("cuda:{i}"),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
+
 impl DeviceChoice {
     /// The libtorch device; an error when a CUDA device is asked for and absent.
     pub fn resolve(self) -> Result<Device, ModelError> {

@@ -54,7 +54,7 @@ pub use config::{
     CellKind, DiscreteConfig, DynamicsConfig, ModelConfig, NodeConfig, NodeSolver, Update,
 };
 pub use convert::{array3_to_tensor, tensor_to_array3};
-pub use device::DeviceChoice;
+pub use device::{device_name, DeviceChoice};
 pub use dynamics::{build_dynamics, DiscreteDynamics, Dynamics, GruDynamics, NodeDynamics};
 pub use encoder::Encoder;
 pub use error::ModelError;

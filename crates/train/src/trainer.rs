@@ -158,7 +158,7 @@ pub struct Summary {
     pub parameters: i64,
     /// Training wall time over all sessions of the run, seconds.
     pub wall_seconds: f64,
-    /// The device it last ran on.
+    /// The device it last ran on (`cpu`, `cuda:N`; `Cpu` in runs before 2026-12-01).
     pub device: String,
     /// Peak resident memory of the process that finished the run, MiB
     /// (Linux `VmHWM`; `None` elsewhere). Covers everything the process did
@@ -470,7 +470,7 @@ pub fn train(
         reported: reported(&history, cfg.train.report_last),
         parameters: n_params,
         wall_seconds: progress.wall_seconds,
-        device: format!("{:?}", opts.device),
+        device: latentdyn_models::device_name(opts.device),
         peak_rss_mib: peak_rss_mib(),
     };
     write_json(&run.file(files::SUMMARY), &summary)?;

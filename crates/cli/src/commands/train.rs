@@ -154,7 +154,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         cfg.run_name(),
         cfg.dataset.name(),
         epochs(cfg.train.epochs),
-        device_name(device),
+        latentdyn_models::device_name(device),
         out.display()
     );
     let summary = train_with_bar(&cfg, &data, &opts)?;
@@ -227,15 +227,6 @@ fn epochs(n: usize) -> String {
         "1 epoch".into()
     } else {
         format!("{n} epochs")
-    }
-}
-
-/// `cpu`, `cuda:0`: the names `--device` takes.
-fn device_name(d: tch::Device) -> String {
-    match d {
-        tch::Device::Cuda(i) => format!("cuda:{i}"),
-        tch::Device::Cpu => "cpu".into(),
-        other => format!("{other:?}").to_lowercase(),
     }
 }
 
