@@ -4,29 +4,14 @@
 //! `starting_time` time base and scaled data), and a clear error for each
 //! defect.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use latentdyn_data::{import_nwb, Heldout, ImportOptions};
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/nwb")
-        .join(name)
-}
+#[path = "support/nwb.rs"]
+mod nwb_fixtures;
 
-fn tiny_options() -> ImportOptions {
-    ImportOptions {
-        bin_ms: 50.0,
-        align: "move".into(),
-        window_ms: (-100.0, 200.0),
-        heldout: Heldout::Column {
-            name: "heldout".into(),
-        },
-        behavior: Some("processing/behavior/hand/vel".into()),
-        condition: Some("condition_id".into()),
-        split_seed: 0,
-    }
-}
+use nwb_fixtures::{fixture, tiny_options};
 
 fn quiet(_: usize, _: usize) {}
 

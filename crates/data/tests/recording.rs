@@ -6,11 +6,14 @@
 use std::path::Path;
 
 use latentdyn_data::{
-    generate, import_nwb, load_data_file, Data, DataError, DatasetSpec, Heldout, ImportOptions,
-    Provenance, Recording, SystemKind,
+    generate, import_nwb, load_data_file, Data, DataError, DatasetSpec, Provenance, Recording,
+    SystemKind,
 };
 use ndarray::{Array1, Array3};
 use ndarray_npy::NpzWriter;
+
+#[path = "support/nwb.rs"]
+mod nwb_fixtures;
 
 fn recording() -> Recording {
     let spikes = Array3::from_shape_fn((10, 4, 3), |(i, j, k)| ((i + 2 * j + 3 * k) % 5) as u32);
@@ -250,18 +253,8 @@ fn synthetic_datasets_still_load_as_synthetic() {
 
 #[test]
 fn an_nwb_import_round_trips_with_its_options_and_counts() {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/nwb/tiny.nwb");
-    let opts = ImportOptions {
-        bin_ms: 50.0,
-        align: "move".into(),
-        window_ms: (-100.0, 200.0),
-        heldout: Heldout::Column {
-            name: "heldout".into(),
-        },
-        behavior: Some("processing/behavior/hand/vel".into()),
-        condition: Some("condition_id".into()),
-        split_seed: 0,
-    };
+    let file = nwb_fixtures::fixture("tiny.nwb");
+    let opts = nwb_fixtures::tiny_options();
     let binned = import_nwb(&file, &opts, &|_, _| {}).unwrap();
     let provenance = Provenance {
         source: "tiny.nwb".into(),

@@ -4,25 +4,20 @@
 //! from the posterior's rates.
 
 use latentdyn_analysis::{bits_per_spike, poisson_nll};
-use latentdyn_data::{generate, Data, DatasetSpec, Recording, SystemKind};
+use latentdyn_data::{Data, Recording};
 use latentdyn_train::{
     evaluate, files, infer, train, MetricsCsv, RunConfig, RunOptions, RunStatus, Scores,
     RECORDING_COLUMNS,
 };
 use ndarray::Axis;
 
+#[path = "support/tiny.rs"]
+mod tiny;
+
 /// A recording made from a small synthetic dataset, its truth dropped:
 /// units 1 and 4 held out, the true latents as behaviour, three conditions.
 fn recording() -> Data {
-    let spec = DatasetSpec {
-        system: SystemKind::Arneodo,
-        obs_dim: 6,
-        n_samples: 60,
-        n_timesteps: 20,
-        pts_per_period: 35,
-        seed: 0,
-    };
-    let ds = generate(&spec).unwrap();
+    let ds = tiny::tiny_synthetic();
     let rec = Recording::new(
         "synthetic-recording",
         ds.spikes.clone(),

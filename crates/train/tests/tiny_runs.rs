@@ -5,25 +5,18 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use latentdyn_data::{generate, Data, Dataset, DatasetSpec, SystemKind};
+use latentdyn_data::Data;
 use latentdyn_models::Kernels;
 use latentdyn_train::{files, train, MetricsCsv, RunConfig, RunOptions, RunStatus};
 use tch::Tensor;
 
+#[path = "support/tiny.rs"]
+mod tiny;
+
+use tiny::tiny_synthetic;
+
 fn tiny_dataset() -> Data {
     Data::Synthetic(tiny_synthetic())
-}
-
-fn tiny_synthetic() -> Dataset {
-    let spec = DatasetSpec {
-        system: SystemKind::Arneodo,
-        obs_dim: 6,
-        n_samples: 60,
-        n_timesteps: 20,
-        pts_per_period: 35,
-        seed: 0,
-    };
-    generate(&spec).expect("tiny dataset")
 }
 
 fn tiny_config(preset: &str, data: &Data, epochs: usize) -> RunConfig {
