@@ -302,3 +302,22 @@ fn kernels_are_implemented_only_in_the_kernels_crate() {
         }
     }
 }
+
+/// The figures' visual language has one home: a colour is defined only in
+/// `figures/style.rs` (a model's colour, the truth's, the context's), so
+/// that a model is the same colour in every figure.
+#[test]
+fn figure_colours_are_defined_only_in_the_style_module() {
+    for (path, text) in rust_sources() {
+        if path == "crates/experiments/src/figures/style.rs" || !path.contains("/src/") {
+            continue;
+        }
+        for (n, line) in code_lines(&text) {
+            assert!(
+                !line.contains("RGBColor("),
+                "{path}:{n}: a colour defined outside crates/experiments/src/figures/style.rs; \
+                 take it from figures::style (model_colour, TRUTH, CONTEXT, …)"
+            );
+        }
+    }
+}

@@ -613,8 +613,12 @@ pub fn run_figures(
     trials: usize,
 ) -> Result<Vec<PathBuf>, ExperimentError> {
     let empty = Vec::new();
+    // A fresh f64 copy of the model for the flow (the analysis never mutates the caller's).
+    let mut run = load_run(run_dir, files::BEST, Device::Cpu)?;
+    run.vs.double();
     let fig = figures::RunFigures {
         title: &a.record.run,
+        model: &run.config.preset,
         inferred: a.inferred.view(),
         true_latents: a.true_latents.view(),
         steps: a.steps,
@@ -626,18 +630,21 @@ pub fn run_figures(
     };
     let mut written = figures::trajectories(&fig, out)?;
     written.extend(figures::eigenvalues(&fig, out)?);
-    // A fresh f64 copy of the model for the flow (the analysis never mutates the caller's).
-    let mut run = load_run(run_dir, files::BEST, Device::Cpu)?;
-    run.vs.double();
     let flow = Flow::of_dynamics(run.model.dynamics.as_ref(), NODE_BIN_DT)?;
+    // Displacement per bin for both kinds: a field's f(x) times its bin's dt.
+    let per_bin = match flow.kind() {
+        latentdyn_analysis::FlowKind::Field { dt } => dt,
+        latentdyn_analysis::FlowKind::Map => 1.0,
+    };
     let velocity = |x: &Array2<f64>| -> Result<Array2<f64>, latentdyn_analysis::AnalysisError> {
-        tch::no_grad(|| flow.residual_array(x))
+        tch::no_grad(|| flow.residual_array(x)).map(|v| v * per_bin)
     };
     written.extend(figures::flow_field(&fig, &velocity, out)?);
     let history = latentdyn_train::MetricsCsv::read(&run_dir.join(files::METRICS))?;
     if !history.is_empty() {
         written.extend(figures::learning_curves(
             &a.record.run,
+            &run.config.preset,
             &history,
             run.config.train.epochs,
             out,
@@ -658,7 +665,13 @@ pub fn ensure_learning_curves(run_dir: &Path) -> Result<(), ExperimentError> {
     let cfg = run.config()?;
     let history = latentdyn_train::MetricsCsv::read(&run.file(files::METRICS))?;
     if !history.is_empty() {
-        figures::learning_curves(&cfg.run_name(), &history, cfg.train.epochs, &out)?;
+        figures::learning_curves(
+            &cfg.run_name(),
+            &cfg.preset,
+            &history,
+            cfg.train.epochs,
+            &out,
+        )?;
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::figures::style::{self, model_colour, Dash, Mark, Place};
 use crate::figures::{save_svg_and_png, Figure};
 use crate::results::{CellSummary, MeanStd, RunRow};
 use crate::ExperimentError;
@@ -40,18 +41,34 @@ type Getter = fn(&CellSummary) -> MeanStd;
 type PubGetter = fn(&crate::results::Published) -> MeanStd;
 
 const METRICS: [(&str, Getter, PubGetter); 3] = [
-    ("NLL", |c| c.nll, |p| p.nll),
-    ("rate R²", |c| c.rate_r2, |p| p.rate_r2),
-    ("state R²", |c| c.state_r2, |p| p.state_r2),
+    (
+        "NLL (nats / bin / neuron, lower is better)",
+        |c| c.nll,
+        |p| p.nll,
+    ),
+    ("rate R² (higher is better)", |c| c.rate_r2, |p| p.rate_r2),
+    (
+        "state R² (higher is better)",
+        |c| c.state_r2,
+        |p| p.state_r2,
+    ),
 ];
 
 /// What a recording's cells are drawn by: no truth, so co-smoothing and
 /// decoding in place of the R² against it (and no published values).
 const RECORDING_METRICS: [(&str, Getter, PubGetter); 3] = [
-    ("held-in NLL", |c| c.nll, |p| p.nll),
-    ("co-bps", |c| recording_metric(c, |r| r.co_bps), |p| p.nll),
     (
-        "velocity R²",
+        "held-in NLL (nats / bin / neuron, lower is better)",
+        |c| c.nll,
+        |p| p.nll,
+    ),
+    (
+        "co-smoothing (bits / spike, higher is better)",
+        |c| recording_metric(c, |r| r.co_bps),
+        |p| p.nll,
+    ),
+    (
+        "velocity R² (higher is better)",
         |c| recording_metric(c, |r| r.velocity_r2),
         |p| p.nll,
     ),
@@ -66,14 +83,6 @@ fn recording_metric(c: &CellSummary, f: fn(&crate::results::RecordingCell) -> Me
         },
         f,
     )
-}
-
-fn model_colour(model: &str) -> RGBColor {
-    match model {
-        "gru" => RGBColor(0x1f, 0x77, 0xb4),
-        "node" | "node-discrete" => RGBColor(0xd6, 0x27, 0x28),
-        _ => RGBColor(0x55, 0x55, 0x55),
-    }
 }
 
 /// The ablation configs and what each takes away, in the study's order
@@ -103,7 +112,7 @@ fn draw_versus_latent<DB: DrawingBackend>(
 ) -> Result<(), String> {
     let root = root
         .titled(
-            &format!("{dataset}: metrics against latent size (ours solid ± std, published dashed)"),
+            &format!("{dataset}: metrics against the latent size (ours: solid, ± std over seeds; published: dashed, hollow)"),
             ("sans-serif", 20),
         )
         .map_err(|e| e.to_string())?;
@@ -133,11 +142,12 @@ fn draw_versus_latent<DB: DrawingBackend>(
     };
     for (panel, (name, ours, theirs)) in panels.iter().zip(metrics) {
         // Lower is better for the NLL, so its curves fall: keep the legend up.
-        let legend_at = if name.ends_with("NLL") {
-            SeriesLabelPosition::UpperRight
+        let legend_at = if name.contains("NLL") {
+            Place::TopRight(8, 8)
         } else {
-            SeriesLabelPosition::LowerRight
+            Place::BottomRight(8, 8)
         };
+        let mut legend = Vec::new();
         let mut ys: Vec<f64> = Vec::new();
         for c in cells {
             let m = ours(c);
@@ -165,7 +175,7 @@ fn draw_versus_latent<DB: DrawingBackend>(
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(55)
-            .caption(name, ("sans-serif", 18))
+            .caption(name.split(" (").next().unwrap_or(name), ("sans-serif", 18))
             .build_cartesian_2d(
                 (lmin..lmax).log_scale().with_key_points(
                     [1.0, 2.0, 3.0, 5.0, 10.0, 25.0, 50.0, 100.0, 200.0, 500.0]
@@ -179,6 +189,7 @@ fn draw_versus_latent<DB: DrawingBackend>(
         chart
             .configure_mesh()
             .x_label_formatter(&|l| format!("{l:.0}"))
+            .y_label_formatter(&|v| style::tick(*v))
             .light_line_style(WHITE.mix(0.0))
             .x_desc("latent size L")
             .y_desc(name)
@@ -187,14 +198,20 @@ fn draw_versus_latent<DB: DrawingBackend>(
             .draw()
             .map_err(|e| e.to_string())?;
         if let Some(d) = true_dim(dataset) {
-            chart
-                .draw_series(LineSeries::new(
-                    [(d, ymin), (d, ymax)],
-                    ShapeStyle::from(&BLACK.mix(0.4)).stroke_width(1),
-                ))
-                .map_err(|e| e.to_string())?
-                .label(format!("true dim {d}"))
-                .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], BLACK.mix(0.4)));
+            style::draw_line(
+                &mut chart,
+                vec![(d, ymin), (d, ymax)],
+                style::CONTEXT,
+                Dash::Dotted,
+                1,
+            )?;
+            legend.push((
+                Mark::Line {
+                    colour: style::CONTEXT,
+                    dash: Dash::Dotted,
+                },
+                format!("true dimensionality {d}"),
+            ));
         }
         for model in &models {
             let colour = model_colour(model);
@@ -216,22 +233,18 @@ fn draw_versus_latent<DB: DrawingBackend>(
                     )))
                     .map_err(|e| e.to_string())?;
             }
-            chart
-                .draw_series(LineSeries::new(
-                    pts.iter().map(|(l, m)| (*l, m.mean)),
-                    colour.stroke_width(2),
-                ))
-                .map_err(|e| e.to_string())?
-                .label(format!("{model} (ours)"))
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2))
-                });
-            chart
-                .draw_series(
-                    pts.iter()
-                        .map(|(l, m)| Circle::new((*l, m.mean), 4, colour.filled())),
-                )
-                .map_err(|e| e.to_string())?;
+            let value = |published| Mark::Value { colour, published };
+            style::draw_line(
+                &mut chart,
+                pts.iter().map(|(l, m)| (*l, m.mean)).collect(),
+                colour,
+                Dash::Solid,
+                2,
+            )?;
+            for (l, m) in &pts {
+                style::draw_mark(chart.plotting_area(), (*l, m.mean), value(false))?;
+            }
+            legend.push((value(false), format!("{model} (ours)")));
             let published: Vec<(f64, f64)> = mine
                 .iter()
                 .filter_map(|c| {
@@ -239,37 +252,18 @@ fn draw_versus_latent<DB: DrawingBackend>(
                         .as_ref()
                         .map(|p| (c.latent as f64, theirs(p).mean))
                 })
+                .filter(|p| p.1.is_finite())
                 .collect();
-            if !published.is_empty() {
-                chart
-                    .draw_series(DashedLineSeries::new(
-                        published.clone(),
-                        6,
-                        4,
-                        colour.mix(0.7).stroke_width(2),
-                    ))
-                    .map_err(|e| e.to_string())?
-                    .label(format!("{model} (published)"))
-                    .legend(move |(x, y)| {
-                        PathElement::new([(x, y), (x + 6, y)], colour.mix(0.7).stroke_width(2))
-                    });
-                chart
-                    .draw_series(
-                        published.iter().map(|&(l, m)| {
-                            TriangleMarker::new((l, m), 5, colour.mix(0.7).filled())
-                        }),
-                    )
-                    .map_err(|e| e.to_string())?;
+            if !published.is_empty() && !recording {
+                style::draw_line(&mut chart, published.clone(), colour, Dash::Dashed, 2)?;
+                for &p in &published {
+                    style::draw_mark(chart.plotting_area(), p, value(true))?;
+                }
+                legend.push((value(true), format!("{model} (published)")));
             }
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font(("sans-serif", 12))
-            .position(legend_at)
-            .draw()
-            .map_err(|e| e.to_string())?;
+        let plain = chart.plotting_area().strip_coord_spec();
+        style::draw_legend(&plain, &legend, legend_at, 12)?;
     }
     Ok(())
 }
@@ -285,7 +279,7 @@ fn draw_ablation<DB: DrawingBackend>(
     let mut chart = ChartBuilder::on(root)
         .margin(15)
         .caption(
-            "arneodo ablation, L = 3: rate R² (dots: our seeds, bar: our mean, triangle ± line: published)",
+            "arneodo ablation, L = 3: rate R² per config (what each takes away from the baseline)",
             ("sans-serif", 17),
         )
         .x_label_area_size(40)
@@ -300,17 +294,21 @@ fn draw_ablation<DB: DrawingBackend>(
         .x_label_formatter(&|x| {
             let i = x.round() as usize;
             if (x - x.round()).abs() < 1e-6 && i < CONFIGS.len() {
-                CONFIGS[i].1.to_owned()
+                model_label(CONFIGS[i].0)
             } else {
                 String::new()
             }
         })
-        .y_desc("rate R²")
+        .y_desc("rate R² (higher is better)")
+        .y_label_formatter(&|v| style::tick(*v))
         .label_style(("sans-serif", 13))
         .axis_desc_style(("sans-serif", 14))
         .draw()
         .map_err(|e| e.to_string())?;
-    let ours = RGBColor(0xd6, 0x27, 0x28);
+    // The ablation configs are discrete NODEs: one colour; whose number it
+    // is shows in the fill (ours solid, published hollow).
+    let colour = model_colour("ablation0");
+    let mut any_published = false;
     for (i, (model, _)) in CONFIGS.iter().enumerate() {
         let x = i as f64;
         let seeds: Vec<f64> = rows
@@ -320,43 +318,59 @@ fn draw_ablation<DB: DrawingBackend>(
             .collect();
         for (k, y) in seeds.iter().enumerate() {
             let jitter = (k as f64 - (seeds.len() as f64 - 1.0) / 2.0) * 0.06;
-            chart
-                .draw_series(std::iter::once(Circle::new(
-                    (x - 0.12 + jitter, *y),
-                    4,
-                    ours.filled(),
-                )))
-                .map_err(|e| e.to_string())?;
+            let mark = Mark::Value {
+                colour,
+                published: false,
+            };
+            style::draw_mark(chart.plotting_area(), (x - 0.12 + jitter, *y), mark)?;
         }
         if let Some(c) = cells.iter().find(|c| c.model == *model) {
             if c.rate_r2.mean.is_finite() {
                 let m = c.rate_r2.mean.clamp(0.0, 1.0);
-                chart
-                    .draw_series(LineSeries::new(
-                        [(x - 0.3, m), (x + 0.06, m)],
-                        ours.stroke_width(3),
-                    ))
-                    .map_err(|e| e.to_string())?;
+                style::draw_line(
+                    &mut chart,
+                    vec![(x - 0.3, m), (x + 0.06, m)],
+                    colour,
+                    Dash::Solid,
+                    3,
+                )?;
             }
             if let Some(p) = &c.published {
+                any_published = true;
                 let (m, s) = (p.rate_r2.mean, p.rate_r2.spread());
-                let grey = BLACK.mix(0.6);
-                chart
-                    .draw_series(LineSeries::new(
-                        [(x + 0.2, (m - s).max(0.0)), (x + 0.2, (m + s).min(1.0))],
-                        grey.stroke_width(2),
-                    ))
-                    .map_err(|e| e.to_string())?;
-                chart
-                    .draw_series(std::iter::once(TriangleMarker::new(
-                        (x + 0.2, m),
-                        6,
-                        grey.filled(),
-                    )))
-                    .map_err(|e| e.to_string())?;
+                style::draw_line(
+                    &mut chart,
+                    vec![(x + 0.2, (m - s).max(0.0)), (x + 0.2, (m + s).min(1.0))],
+                    colour,
+                    Dash::Dashed,
+                    2,
+                )?;
+                let mark = Mark::Value {
+                    colour,
+                    published: true,
+                };
+                style::draw_mark(chart.plotting_area(), (x + 0.2, m), mark)?;
             }
         }
     }
+    let mut legend = vec![(
+        Mark::Value {
+            colour,
+            published: false,
+        },
+        "ours: a dot per seed, the bar their mean".to_owned(),
+    )];
+    if any_published {
+        legend.push((
+            Mark::Value {
+                colour,
+                published: true,
+            },
+            "published: mean ± std over seeds".to_owned(),
+        ));
+    }
+    let plain = chart.plotting_area().strip_coord_spec();
+    style::draw_legend(&plain, &legend, Place::TopRight(8, 8), 13)?;
     Ok(())
 }
 
@@ -418,14 +432,20 @@ pub fn summary_figures(
     }
     let ablation_rows: Vec<&RunRow> = rows
         .iter()
-        .filter(|r| r.dataset == "arneodo" && r.model.starts_with("ablation"))
+        .filter(|r| {
+            crate::results::study_dataset(&r.dataset) == "arneodo"
+                && r.model.starts_with("ablation")
+        })
         .collect();
     if !ablation_rows.is_empty() {
         let fig = Ablation {
             rows: ablation_rows,
             cells: cells
                 .iter()
-                .filter(|c| c.dataset == "arneodo" && c.model.starts_with("ablation"))
+                .filter(|c| {
+                    crate::results::study_dataset(&c.dataset) == "arneodo"
+                        && c.model.starts_with("ablation")
+                })
                 .collect(),
         };
         let [svg, png] = save_svg_and_png(&fig, dir, "ablation", (1000, 520))?;

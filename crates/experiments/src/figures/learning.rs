@@ -9,10 +9,11 @@ use latentdyn_train::{EpochRecord, Scores};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use super::style::{self, Dash, Mark, Place};
 use super::{err, range, save_svg_and_png, Figure, FigureError, FONT};
 
-/// A named series of (epoch, value).
-type Series = (&'static str, RGBColor, Vec<(f64, f64)>);
+/// A named series of (epoch, value), with its colour and pattern.
+type Series = (&'static str, RGBColor, Dash, Vec<(f64, f64)>);
 
 struct Learning {
     title: String,
@@ -27,20 +28,27 @@ struct Learning {
     epochs: f64,
 }
 
-const TRAIN: RGBColor = RGBColor(90, 90, 90);
-const VALID: RGBColor = RGBColor(0, 0, 0);
-const FIRST: RGBColor = RGBColor(0, 114, 178);
-const SECOND: RGBColor = RGBColor(213, 94, 0);
-const THIRD: RGBColor = RGBColor(0, 158, 115);
-const FOURTH: RGBColor = RGBColor(204, 121, 167);
+fn legend(series: &[Series]) -> Vec<(Mark, String)> {
+    series
+        .iter()
+        .map(|(name, colour, dash, _)| {
+            let mark = Mark::Line {
+                colour: *colour,
+                dash: *dash,
+            };
+            (mark, (*name).to_owned())
+        })
+        .collect()
+}
 
 impl Figure for Learning {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let root = root.titled(&self.title, (FONT, 20)).map_err(err)?;
         let panels = root.split_evenly((1, 2));
         let x = 1.0..self.epochs.max(2.0);
+        let f = |v: &f64| style::tick(*v);
         // The loss, with K on a second axis.
-        let yr = range(self.losses.iter().flat_map(|s| s.2.iter().map(|p| p.1)));
+        let yr = range(self.losses.iter().flat_map(|s| s.3.iter().map(|p| p.1)));
         let kmax = self.horizon.iter().map(|p| p.1).fold(1.0, f64::max);
         let mut chart = ChartBuilder::on(&panels[0])
             .caption(
@@ -56,8 +64,10 @@ impl Figure for Learning {
             .set_secondary_coord(x.clone(), 0.0..kmax * 1.05);
         chart
             .configure_mesh()
-            .x_desc("epoch")
-            .y_desc("loss (first K bins)")
+            .x_desc("epoch (from 1)")
+            .y_desc("loss over the first K bins (nats)")
+            .x_label_formatter(&f)
+            .y_label_formatter(&f)
             .label_style((FONT, 12))
             .axis_desc_style((FONT, 13))
             .light_line_style(WHITE.mix(0.0))
@@ -66,38 +76,35 @@ impl Figure for Learning {
         chart
             .configure_secondary_axes()
             .y_desc("loss horizon K (bins)")
+            .y_label_formatter(&f)
             .label_style((FONT, 12))
             .axis_desc_style((FONT, 13))
             .draw()
             .map_err(err)?;
-        for (name, colour, pts) in &self.losses {
-            let c = *colour;
-            chart
-                .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
-                .map_err(err)?
-                .label(*name)
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], c.stroke_width(2)));
+        for (_, colour, dash, pts) in &self.losses {
+            style::draw_line(&mut chart, pts.clone(), *colour, *dash, 2)?;
         }
-        let k = FOURTH;
         chart
-            .draw_secondary_series(LineSeries::new(
+            .draw_secondary_series(DashedLineSeries::new(
                 self.horizon.iter().copied(),
-                k.mix(0.8).stroke_width(1),
+                2,
+                3,
+                style::CONTEXT.stroke_width(1),
             ))
-            .map_err(err)?
-            .label("K (right axis)")
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], k.stroke_width(1)));
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font((FONT, 12))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
             .map_err(err)?;
+        let mut entries = legend(&self.losses);
+        entries.push((
+            Mark::Line {
+                colour: style::CONTEXT,
+                dash: Dash::Dotted,
+            },
+            "loss horizon K (right axis)".to_owned(),
+        ));
+        let plain = chart.plotting_area().strip_coord_spec();
+        style::draw_legend(&plain, &entries, Place::TopRight(8, 8), 12)?;
 
         // The validation scores.
-        let all = || self.scores.iter().flat_map(|s| s.2.iter().map(|p| p.1));
+        let all = || self.scores.iter().flat_map(|s| s.3.iter().map(|p| p.1));
         let lo = all().fold(f64::INFINITY, f64::min);
         let hi = all().fold(f64::NEG_INFINITY, f64::max);
         // Show at most down to −1 (early epochs can be far below).
@@ -114,40 +121,33 @@ impl Figure for Learning {
             .map_err(err)?;
         chart
             .configure_mesh()
-            .x_desc("epoch")
+            .x_desc("epoch (from 1)")
             .y_desc(self.score_axis)
+            .x_label_formatter(&f)
+            .y_label_formatter(&f)
             .label_style((FONT, 12))
             .axis_desc_style((FONT, 13))
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(err)?;
-        for (name, colour, pts) in &self.scores {
-            let c = *colour;
-            let shown = pts.iter().map(|&(e, v)| (e, v.max(yr.start)));
-            chart
-                .draw_series(LineSeries::new(shown, c.stroke_width(2)))
-                .map_err(err)?
-                .label(*name)
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], c.stroke_width(2)));
+        for (_, colour, dash, pts) in &self.scores {
+            let shown = pts.iter().map(|&(e, v)| (e, v.max(yr.start))).collect();
+            style::draw_line(&mut chart, shown, *colour, *dash, 2)?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font((FONT, 12))
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()
-            .map_err(err)?;
+        let plain = chart.plotting_area().strip_coord_spec();
+        style::draw_legend(&plain, &legend(&self.scores), Place::BottomRight(8, 8), 12)?;
         Ok(())
     }
 }
 
-/// Draws `history` (a run's `metrics.csv` rows) as `learning.svg` and
-/// `learning.png` in `dir`. Epochs are numbered from 1 (the CSV's `epoch`
+/// Draws `history` (a run's `metrics.csv` rows) of a run of `model` (the
+/// preset, which picks the colour) as `learning.svg` and `learning.png` in
+/// `dir`. Epochs are numbered from 1 (the CSV's `epoch`
 /// column counts from 0). A score missing at an epoch (a recording's split
 /// without held-out spikes) leaves a gap in its line.
 pub fn learning_curves(
     title: &str,
+    model: &str,
     history: &[EpochRecord],
     epochs: usize,
     dir: &Path,
@@ -167,9 +167,20 @@ pub fn learning_curves(
             })
             .collect()
     };
+    let colour = style::model_colour(model);
     let losses = vec![
-        ("training loss", TRAIN, at(&|r| Some(r.train_loss))),
-        ("validation loss", VALID, at(&|r| Some(r.valid_loss))),
+        (
+            "training loss",
+            style::CONTEXT,
+            Dash::Solid,
+            at(&|r| Some(r.train_loss)),
+        ),
+        (
+            "validation loss",
+            colour,
+            Dash::Solid,
+            at(&|r| Some(r.valid_loss)),
+        ),
     ];
     let (scores, score_axis) = match &history[0].metrics {
         Scores::Truth(_) => {
@@ -178,9 +189,19 @@ pub fn learning_curves(
             };
             (
                 vec![
-                    ("rate R²", FIRST, truth(|m| m.rate_r2)),
-                    ("state R² (true → inferred)", SECOND, truth(|m| m.state_r2)),
-                    ("latent R² (inferred → true)", THIRD, truth(|m| m.latent_r2)),
+                    ("rate R²", colour, Dash::Solid, truth(|m| m.rate_r2)),
+                    (
+                        "state R² (true → inferred)",
+                        colour,
+                        Dash::Dashed,
+                        truth(|m| m.state_r2),
+                    ),
+                    (
+                        "latent R² (inferred → true)",
+                        style::tint(colour, 0.5),
+                        Dash::Dotted,
+                        truth(|m| m.latent_r2),
+                    ),
                 ],
                 "R² against the truth",
             )
@@ -191,10 +212,25 @@ pub fn learning_curves(
             };
             (
                 vec![
-                    ("co-smoothing bits/spike", FIRST, rec(|m| m.co_bps)),
-                    ("held-in bits/spike", THIRD, rec(|m| m.heldin_bps)),
-                    ("velocity R²", SECOND, rec(|m| m.velocity_r2)),
-                    ("PSTH R²", FOURTH, rec(|m| m.psth_r2)),
+                    (
+                        "co-smoothing bits/spike",
+                        colour,
+                        Dash::Solid,
+                        rec(|m| m.co_bps),
+                    ),
+                    (
+                        "held-in bits/spike",
+                        style::tint(colour, 0.5),
+                        Dash::Dotted,
+                        rec(|m| m.heldin_bps),
+                    ),
+                    ("velocity R²", colour, Dash::Dashed, rec(|m| m.velocity_r2)),
+                    (
+                        "PSTH R²",
+                        style::tint(colour, 0.5),
+                        Dash::Long,
+                        rec(|m| m.psth_r2),
+                    ),
                 ],
                 "scores (no ground truth)",
             )
@@ -207,7 +243,7 @@ pub fn learning_curves(
         ),
         losses,
         horizon: at(&|r| Some(r.horizon as f64)),
-        scores: scores.into_iter().filter(|s| !s.2.is_empty()).collect(),
+        scores: scores.into_iter().filter(|s| !s.3.is_empty()).collect(),
         score_axis,
         epochs: epochs.max(history.len()) as f64,
     };
@@ -270,7 +306,7 @@ mod tests {
             .collect();
         for (history, word) in [(&truth, "state R²"), (&rec, "co-smoothing")] {
             let dir = tempfile::tempdir().unwrap();
-            let files = learning_curves("run", history, 100, dir.path()).unwrap();
+            let files = learning_curves("run", "node", history, 100, dir.path()).unwrap();
             assert_eq!(files.len(), 2);
             let svg = std::fs::read_to_string(&files[0]).unwrap();
             assert!(
@@ -281,6 +317,6 @@ mod tests {
             assert!(!svg.contains("velocity"));
         }
         let dir = tempfile::tempdir().unwrap();
-        assert!(learning_curves("run", &[], 100, dir.path()).is_err());
+        assert!(learning_curves("run", "gru", &[], 100, dir.path()).is_err());
     }
 }
