@@ -430,6 +430,7 @@ mod tests {
             published: None,
             epochs: 300,
             nll_basis: NllBasis::Full,
+            report_last: 500,
         }
     }
 

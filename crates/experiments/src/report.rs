@@ -76,10 +76,21 @@ fn relative(target: &Path, base: &Path) -> PathBuf {
 /// mean spurious.
 fn fmt_fp_cell(c: &CellSummary) -> String {
     match (c.fp_matched.mean.is_finite(), c.fp_truth) {
-        (true, Some(t)) => format!(
-            "{:.1} / {t} (+{:.1} spurious)",
-            c.fp_matched.mean, c.fp_spurious.mean
-        ),
+        (true, Some(t)) => {
+            // Whole counts print whole (one seed); means over seeds keep a decimal.
+            let count = |v: f64| {
+                if v.fract() == 0.0 {
+                    format!("{v:.0}")
+                } else {
+                    format!("{v:.1}")
+                }
+            };
+            format!(
+                "{} / {t} (+{} spurious)",
+                count(c.fp_matched.mean),
+                count(c.fp_spurious.mean)
+            )
+        }
         _ => "—".into(),
     }
 }
@@ -257,6 +268,7 @@ pub fn write_html(
          figure img{{max-width:100%;height:auto;border:1px solid #ddd}}\
          figcaption{{font-size:14px;color:#444}}\
          code{{background:#f3f3f3;padding:0 3px}}\
+         small.src{{font-weight:normal;color:#666}} p.source{{font-size:14px;color:#444}}\
          </style></head><body>\n<h1>{t}</h1>\n",
         t = esc(&title)
     );
@@ -307,20 +319,22 @@ pub fn write_html(
         esc(&compared),
         esc(&claim_line.join("; "))
     );
-    h.push_str(
+    let _ = write!(
+        h,
         "<h2>How to read this page</h2>\n<ul class=\"key\">\
          <li><b>NLL</b>: Poisson negative log-likelihood of the validation spikes, nats per \
          bin and neuron (lower is better). <b>Rate R²</b>: the inferred firing rates against the \
          true ones. <b>State R²</b>: how much of the inferred latent state the true state \
          explains (low when the model has dimensions the truth lacks). Both 1 at best.</li>\
-         <li>Numbers are medians over each run's last 500 validation epochs (100 for the \
-         ablation), then mean ± sample std over seeds; <i>n</i> is the number of seeds.</li>\
+         <li>Numbers are {source}; <i>n</i> is the number of seeds. Fixed points are the best \
+         checkpoint's (lowest validation NLL). Column headers say which.</li>\
          <li><b>✓</b> (green): our mean lies within the published mean ± max(2 std, 0.03), the \
          study's matching rule; <b>✗</b> (red): it does not; <b>·</b>: not compared (runs \
          shorter than the study's 3000 epochs); <b>—</b>: nothing to show.</li>\
          <li>Bold rows are the study's headline comparison: GRU against NODE at the true \
          dimensionality. Claims: <b>✓</b> holds, <b>✗</b> fails, <b>?</b> the runs cannot \
          decide it (it says what it needs).</li></ul>\n",
+        source = esc(&crate::results::source_note(cells).replace("\n  ", " ")),
     );
     h.push_str("<h2>The study's claims</h2>\n<ul class=\"claims\">");
     for c in claims {
@@ -349,11 +363,19 @@ pub fn write_html(
         v
     };
     if !synthetic.is_empty() {
-        h.push_str(
-            "<h2>Results beside the published values</h2>\n<div class=\"scroll\"><table>\n\
-             <tr><th>dataset</th><th>model</th><th>L</th><th>runs</th><th>NLL</th>\
-             <th>published</th><th>rate R²</th><th>published</th><th>state R²</th>\
-             <th>published</th><th>fixed points matched</th></tr>\n",
+        let owned: Vec<CellSummary> = synthetic.iter().map(|c| (*c).clone()).collect();
+        let _ = write!(
+            h,
+            "<h2>Results beside the published values</h2>\n<p class=\"source\">Where the \
+             numbers come from: {}. Published: the study's mean ± std over its five seeds. \
+             Fixed points: each run's best checkpoint (lowest validation NLL), our finder's \
+             profile.</p>\n<div class=\"scroll\"><table>\n\
+             <tr><th>dataset</th><th>model</th><th>L</th><th>runs</th><th>NLL{w}</th>\
+             <th>published</th><th>rate R²{w}</th><th>published</th><th>state R²{w}</th>\
+             <th>published</th><th>fixed points matched{b}</th></tr>\n",
+            esc(&crate::results::source_note(&owned).replace("\n  ", " ")),
+            w = SOURCE_WINDOW,
+            b = SOURCE_BEST,
         );
     }
     let note = crate::results::basis_note(cells);
@@ -374,7 +396,8 @@ pub fn write_html(
         let pubv = |f: fn(&crate::results::Published) -> &MeanStd| match p {
             None => "—".to_owned(),
             Some(p) if c.comparable() => fmt_ms(f(p)),
-            Some(p) => format!("{} ({})", fmt_ms(f(p)), not_comparable(c)),
+            // Why it is not compared goes under the table, once.
+            Some(p) => fmt_ms(f(p)),
         };
         let dagger = if note.is_some() && c.nll_basis != latentdyn_analysis::NllBasis::Full {
             " †"
@@ -418,6 +441,21 @@ pub fn write_html(
     }
     if !synthetic.is_empty() {
         h.push_str("</table></div>\n");
+        let mut why: Vec<String> = synthetic
+            .iter()
+            .filter(|c| c.published.is_some() && !c.comparable())
+            .map(|c| not_comparable(c))
+            .collect();
+        why.sort();
+        why.dedup();
+        if !why.is_empty() {
+            let _ = writeln!(
+                h,
+                "<p class=\"source\">· {}: the published values are shown for orientation \
+                 only.</p>",
+                esc(&why.join("; "))
+            );
+        }
     }
     if let Some(n) = &note {
         let _ = writeln!(h, "<p>{}</p>", esc(n));
@@ -429,11 +467,17 @@ pub fn write_html(
             figure_html(&mut h, f);
         }
     }
-    h.push_str(
-        "<h2>Runs</h2>\n<div class=\"scroll\"><table>\n<tr><th>dataset</th><th>model</th><th>L</th><th>seed</th>\
-         <th>status</th><th>epochs</th><th>NLL</th><th>rate R²</th><th>state R²</th>\
-         <th>latent R²</th><th>fixed points (matched / missing / spurious)</th>\
-         <th>location error</th><th>eigenvalue error</th><th>wall time</th><th>figures</th></tr>\n",
+    let _ = write!(
+        h,
+        "<h2>Runs</h2>\n<p class=\"source\">One row per run: its scores are medians over its \
+         reporting window (the last validation epochs, as in the tables above); its fixed \
+         points are those of its best checkpoint, matched to the true system's.</p>\n\
+         <div class=\"scroll\"><table>\n<tr><th>dataset</th><th>model</th><th>L</th><th>seed</th>\
+         <th>status</th><th>epochs</th><th>NLL{w}</th><th>rate R²{w}</th><th>state R²{w}</th>\
+         <th>latent R²{w}</th><th>fixed points (matched / missing / spurious){b}</th>\
+         <th>location error{b}</th><th>eigenvalue error{b}</th><th>wall time</th><th>figures</th></tr>\n",
+        w = SOURCE_WINDOW,
+        b = SOURCE_BEST,
     );
     for r in rows {
         let fp = r.fixed_points.as_ref();
@@ -513,6 +557,12 @@ pub fn write_html(
 /// The per-run figures, by file stem.
 const FIGURE_STEMS: [&str; 4] = ["trajectories", "eigenvalues", "flow", "learning"];
 
+/// A column header's source line: the reporting window's median.
+const SOURCE_WINDOW: &str = "<br><small class=\"src\">window median</small>";
+
+/// A column header's source line: the best checkpoint.
+const SOURCE_BEST: &str = "<br><small class=\"src\">best checkpoint</small>";
+
 /// Where a run's figures are copied inside the report: `runs/<this>/`.
 fn run_figure_dir(r: &RunRow) -> String {
     format!(
@@ -561,15 +611,18 @@ fn recordings_table(h: &mut String, cells: &[CellSummary]) {
     if rec.is_empty() {
         return;
     }
-    h.push_str(
+    let _ = write!(
+        h,
         "<h2>Recordings</h2>\n<p>A recording has no ground truth: instead of rate and state R², \
          its runs are scored on the validation trials by co-smoothing (bits per spike of the \
          held-out units, predicted from the held-in ones: the Neural Latents Benchmark's \
          definition), held-in bits per spike, behaviour decoding R² (ridge from the rates, \
          fitted on the training trials) and PSTH R² (per condition). Mean ± std over \
-         seeds; — where the recording cannot give the score.</p>\n<div class=\"scroll\"><table>\n<tr><th>dataset</th>\
-         <th>model</th><th>L</th><th>runs</th><th>held-in NLL</th><th>co-bps</th>\
-         <th>held-in bps</th><th>velocity R²</th><th>PSTH R²</th></tr>\n",
+         seeds of each run's median over its reporting window; — where the recording cannot \
+         give the score.</p>\n<div class=\"scroll\"><table>\n<tr><th>dataset</th>\
+         <th>model</th><th>L</th><th>runs</th><th>held-in NLL{w}</th><th>co-bps{w}</th>\
+         <th>held-in bps{w}</th><th>velocity R²{w}</th><th>PSTH R²{w}</th></tr>\n",
+        w = SOURCE_WINDOW,
     );
     for c in rec {
         let Some([nll, co, bps, vel, psth]) = c.recording_columns(fmt_ms) else {
@@ -902,9 +955,11 @@ mod tests {
         assert!(html.contains("no cell is compared with the published values"));
         let text = crate::results::table(&cells);
         assert!(
-            text.contains("· not comparable: 300 of 3000 epochs"),
+            text.contains("· not compared: 300 of the study's 3000 epochs"),
             "{text}"
         );
+        // The terminal table fits 80 columns.
+        assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
         assert!(!text.contains('✗'), "{text}");
     }
 

@@ -556,6 +556,9 @@ pub struct CellSummary {
     pub epochs: usize,
     /// The basis of its NLL.
     pub nll_basis: NllBasis,
+    /// The reporting window its numbers are medians over (epochs; the
+    /// study's 500, 100 for the ablation).
+    pub report_last: usize,
 }
 
 impl CellSummary {
@@ -655,6 +658,7 @@ pub fn summarise(rows: &[RunRow]) -> Result<Vec<CellSummary>, ExperimentError> {
                     .cloned(),
                 epochs: ok.iter().map(|r| r.epochs_done).min().unwrap_or(0),
                 nll_basis: ok.first().map_or(NllBasis::Full, |r| r.nll_basis),
+                report_last: runs.first().map_or(0, |r| r.report_last),
                 dataset,
                 model,
                 latent,
@@ -681,10 +685,83 @@ pub fn basis_note(cells: &[CellSummary]) -> Option<String> {
     ))
 }
 
-/// The summary as a plain-text table, our mean ± std beside the published,
-/// `✓` within the band, `✗` outside, `·` where the runs are shorter than
-/// the study's and are not compared; footnotes say so, and mark (`†`) NLLs
-/// on another basis than the rest.
+/// Where a table's numbers come from, in words (two lines): each run's
+/// median over its reporting window (naming the windows the cells use),
+/// then mean ± sample std over seeds.
+pub fn source_note(cells: &[CellSummary]) -> String {
+    let mut windows: Vec<usize> = cells
+        .iter()
+        .map(|c| c.report_last)
+        .filter(|&w| w > 0)
+        .collect();
+    windows.sort_unstable();
+    windows.dedup();
+    let windows = match windows.as_slice() {
+        [] => "reporting window".to_owned(),
+        [w] => format!("last {w} validation epochs"),
+        many => {
+            let ablation: Vec<usize> = cells
+                .iter()
+                .filter(|c| c.model.starts_with("ablation"))
+                .map(|c| c.report_last)
+                .collect();
+            match (
+                ablation.first(),
+                many.iter().find(|w| Some(*w) != ablation.first()),
+            ) {
+                (Some(a), Some(o)) if ablation.iter().all(|w| w == a) => {
+                    format!("last {o} validation epochs, {a} for the ablation")
+                }
+                _ => format!(
+                    "last {} validation epochs (by cell)",
+                    many.iter()
+                        .map(|w| w.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" / ")
+                ),
+            }
+        }
+    };
+    format!("each run's median over its {windows},\n  then mean ± std over seeds")
+}
+
+/// The mark of a comparison: `✓` within the published band, `✗` outside,
+/// `·` not compared (runs shorter than the study's), blank without a
+/// published value.
+fn comparison_mark(ok: Option<bool>, published: bool) -> &'static str {
+    match ok {
+        Some(true) => "✓",
+        Some(false) => "✗",
+        None if published => "·",
+        None => " ",
+    }
+}
+
+/// A cell's heading line in the plain-text tables: dataset, model (an
+/// ablation named by what it takes away), L and how many seeds.
+fn cell_heading(c: &CellSummary) -> String {
+    let mut h = format!(
+        "{} · {} · L = {} · {}",
+        c.dataset,
+        crate::plots::model_label(&c.model),
+        c.latent,
+        match c.n {
+            1 => "1 seed".to_owned(),
+            n => format!("{n} seeds"),
+        }
+    );
+    if c.diverged > 0 {
+        h.push_str(&format!(" ({} diverged, not in the mean)", c.diverged));
+    }
+    h.push('\n');
+    h
+}
+
+/// The summary as plain text that fits 80 columns: a heading per cell and a
+/// line per metric, our mean ± std beside the published, `✓` within the
+/// band, `✗` outside, `·` where the runs are shorter than the study's and
+/// are not compared; footnotes say so, and mark (`†`) NLLs on another basis
+/// than the rest.
 pub fn table(all: &[CellSummary]) -> String {
     let cells: Vec<CellSummary> = all
         .iter()
@@ -698,49 +775,47 @@ pub fn table(all: &[CellSummary]) -> String {
     }
     let cells = &cells[..];
     out.push_str(&format!(
-        "{:<15} {:<14} {:>4} {:>3}  {:>32}  {:>32}  {:>32}\n",
-        "dataset",
-        "model",
-        "L",
-        "n",
-        "NLL (ours | published)",
-        "rate R² (ours | published)",
-        "state R² (ours | published)"
+        "results: {}\n  {:<36} {:<16} {}\n",
+        source_note(cells),
+        "",
+        "ours",
+        "published"
     ));
     let note = basis_note(cells);
     for c in cells {
-        let mark = |ok: Option<bool>| match ok {
-            Some(true) => "✓",
-            Some(false) => "✗",
-            None if c.published.is_some() => "·",
-            None => " ",
-        };
+        out.push_str(&cell_heading(c));
         let within = c.within();
-        let cell = |ours: &MeanStd, theirs: Option<&MeanStd>, ok: Option<bool>, tag: &str| {
-            let theirs = theirs.map_or_else(|| "—".to_owned(), |p| p.display(3));
-            format!("{}{tag} | {theirs} {}", ours.display(3), mark(ok))
-        };
         let dagger = if note.is_some() && c.nll_basis != NllBasis::Full {
             "†"
         } else {
             ""
         };
         let p = c.published.as_ref();
-        out.push_str(&format!(
-            "{:<15} {:<14} {:>4} {:>3}  {:>32}  {:>32}  {:>32}\n",
-            c.dataset,
-            c.model,
-            c.latent,
-            c.n,
-            cell(&c.nll, p.map(|p| &p.nll), within.map(|w| w[0]), dagger),
-            cell(&c.rate_r2, p.map(|p| &p.rate_r2), within.map(|w| w[1]), ""),
-            cell(
+        let lines = [
+            (
+                format!("NLL{dagger} (nats/bin/neuron, lower better)"),
+                &c.nll,
+                p.map(|p| &p.nll),
+            ),
+            (
+                "rate R² (higher better)".to_owned(),
+                &c.rate_r2,
+                p.map(|p| &p.rate_r2),
+            ),
+            (
+                "state R² (higher better)".to_owned(),
                 &c.state_r2,
                 p.map(|p| &p.state_r2),
-                within.map(|w| w[2]),
-                ""
             ),
-        ));
+        ];
+        for (i, (name, ours, theirs)) in lines.into_iter().enumerate() {
+            let theirs_text = theirs.map_or_else(|| "—".to_owned(), |t| t.display(3));
+            out.push_str(&format!(
+                "  {name:<36} {:<16} {theirs_text:<15} {}\n",
+                ours.display(3),
+                comparison_mark(within.map(|w| w[i]), theirs.is_some())
+            ));
+        }
     }
     let short: Vec<usize> = cells
         .iter()
@@ -749,15 +824,19 @@ pub fn table(all: &[CellSummary]) -> String {
         .collect();
     if let Some(&e) = short.iter().max() {
         out.push_str(&format!(
-            "· not comparable: {e} of {} epochs (published values shown for orientation only)\n",
+            "· not compared: {e} of the study's {} epochs (published values shown for\n  \
+             orientation only)\n",
             latentdyn_train::STUDY_EPOCHS
         ));
+    }
+    if cells.iter().any(|c| c.within().is_some()) {
+        out.push_str("✓ within the published mean ± max(2 std, 0.03); ✗ outside it\n");
     }
     let unfinished: usize = cells.iter().map(|c| c.unfinished).sum();
     if unfinished > 0 {
         out.push_str(&format!(
-            "{unfinished} run(s) not finished yet are left out of the cells (their epochs so far \
-             are in results.csv)\n"
+            "{unfinished} run(s) not finished yet are left out of the cells (their epochs so\n  \
+             far are in results.csv)\n"
         ));
     }
     if let Some(n) = note {
@@ -768,25 +847,34 @@ pub fn table(all: &[CellSummary]) -> String {
 }
 
 /// The cells of runs on recordings, which have no truth and no published
-/// values: held-in NLL, co-smoothing bits/spike, held-in bits/spike,
-/// behaviour decoding and PSTH R² (mean ± std over seeds; `—` where the
-/// recording cannot give the score). Empty when there are none.
+/// values, as plain text in 80 columns: held-in NLL, co-smoothing
+/// bits/spike, held-in bits/spike, behaviour decoding and PSTH R² (mean ±
+/// std over seeds; `—` where the recording cannot give the score). Empty
+/// when there are none.
 pub fn recording_table(cells: &[&CellSummary]) -> String {
     if cells.is_empty() {
         return String::new();
     }
+    let owned: Vec<CellSummary> = cells.iter().map(|c| (*c).clone()).collect();
     let mut out = format!(
-        "recordings (no ground truth: scored by co-smoothing and decoding)\n{:<15} {:<14} {:>4} {:>3}  {:>16} {:>16} {:>16} {:>16} {:>16}\n",
-        "dataset", "model", "L", "n", "held-in NLL", "co-bps", "held-in bps", "velocity R²", "PSTH R²"
+        "recordings (no ground truth: scored by co-smoothing and decoding):\n  {}\n",
+        source_note(&owned)
     );
     for c in cells {
-        let Some([nll, co, bps, vel, psth]) = c.recording_columns(|m| m.display(4)) else {
+        let Some(values) = c.recording_columns(|m| m.display(4)) else {
             continue;
         };
-        out.push_str(&format!(
-            "{:<15} {:<14} {:>4} {:>3}  {nll:>16} {co:>16} {bps:>16} {vel:>16} {psth:>16}\n",
-            c.dataset, c.model, c.latent, c.n
-        ));
+        out.push_str(&cell_heading(c));
+        let names = [
+            "held-in NLL (nats/bin/neuron, lower better)",
+            "co-smoothing (bits/spike, higher better)",
+            "held-in (bits/spike, higher better)",
+            "velocity R² (higher better)",
+            "PSTH R² (higher better)",
+        ];
+        for (name, v) in names.iter().zip(values) {
+            out.push_str(&format!("  {name:<44} {v}\n"));
+        }
     }
     out.push('\n');
     out
