@@ -39,6 +39,11 @@ commands:
                   Debian's slurm-wlm and munge when missing; skips with a note where
                   it cannot): array submission, merge, scancel and resume
   run [ARGS]      setup, build latentdyn in release mode and run `latentdyn ARGS`
+  install [--prefix DIR]
+                  setup, build latentdyn in release mode and install it as
+                  DIR/bin/latentdyn (default DIR: ~/.local), runnable from anywhere:
+                  the binary is copied to DIR/lib/latentdyn/ and DIR/bin/latentdyn
+                  starts it with this libtorch on the library path
   bench [ARGS]    setup, then run the criterion benches (ARGS go to cargo bench)
   ci              fmt check, clippy -D warnings, rustdoc -D warnings, then test:
                   what CI's lint job runs
@@ -89,6 +94,16 @@ fn run() -> Result<()> {
         "run" => {
             let lt = ensure_libtorch(&root)?;
             run_latentdyn(&root, &lt, rest)
+        }
+        "install" => {
+            let prefix = match rest.iter().position(|a| a == "--prefix") {
+                Some(i) => PathBuf::from(rest.get(i + 1).context("--prefix needs a directory")?),
+                None if rest.is_empty() => home()?.join(".local"),
+                None => bail!("install takes only --prefix DIR, not {rest:?}"),
+            };
+            let lt = ensure_libtorch(&root)?;
+            let exe = build_latentdyn(&root, &lt)?;
+            install(&exe, &lt, &prefix)
         }
         "figures" => {
             let lt = ensure_libtorch(&root)?;
@@ -511,6 +526,80 @@ fn build_latentdyn(root: &Path, lt: &Libtorch) -> Result<PathBuf> {
     Ok(target_dir.join("release").join("latentdyn"))
 }
 
+/// The user's home directory, from `$HOME`.
+fn home() -> Result<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .context("HOME is not set: give the install directory with --prefix DIR")
+}
+
+/// Installs the release binary `exe` under `prefix`: a copy in
+/// `prefix/lib/latentdyn/latentdyn` and a launcher `prefix/bin/latentdyn`
+/// that puts libtorch's `lib` (absolute) on the library path, so that it
+/// runs from any directory and survives `cargo clean`. Checks the result by
+/// running it from the filesystem root.
+fn install(exe: &Path, lt: &Libtorch, prefix: &Path) -> Result<()> {
+    let lib = std::fs::canonicalize(lt.dir.join("lib"))
+        .with_context(|| format!("libtorch's lib in {}", lt.dir.display()))?;
+    let home = prefix.join("lib").join("latentdyn");
+    let bin = prefix.join("bin");
+    for dir in [&home, &bin] {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let target = home.join("latentdyn");
+    // Copy beside, then rename: a running latentdyn is never overwritten in place.
+    let partial = home.join(".latentdyn.partial");
+    std::fs::copy(exe, &partial).with_context(|| format!("copying {}", exe.display()))?;
+    std::fs::rename(&partial, &target)?;
+    let quote = |p: &Path| format!("'{}'", p.display().to_string().replace('\'', r"'\''"));
+    let launcher = format!(
+        "#!/bin/sh\n\
+         # Written by `cargo xtask install`: latentdyn with the libtorch it was built against.\n\
+         LD_LIBRARY_PATH={}${{LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}}\n\
+         export LD_LIBRARY_PATH\n\
+         exec {} \"$@\"\n",
+        quote(&lib),
+        quote(&target)
+    );
+    let script = bin.join("latentdyn");
+    std::fs::write(&script, launcher).with_context(|| format!("writing {}", script.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
+    }
+    let out = Command::new(&script)
+        .arg("--version")
+        .current_dir("/")
+        .env_remove("LIBTORCH")
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    if !out.status.success() {
+        bail!(
+            "the installed {} does not run: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    println!(
+        "installed {} ({}), libtorch from {}",
+        script.display(),
+        String::from_utf8_lossy(&out.stdout).trim(),
+        lib.display()
+    );
+    let on_path =
+        std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d == bin));
+    if !on_path {
+        println!(
+            "{} is not on PATH: add `export PATH=\"{}:$PATH\"` to your shell's profile",
+            bin.display(),
+            bin.display()
+        );
+    }
+    Ok(())
+}
+
 /// Runs a command and turns a non-zero exit into an error naming it.
 trait StatusOk {
     fn status_ok(&mut self, what: &str) -> Result<()>;
@@ -555,6 +644,50 @@ mod tests {
         assert!(err.contains("include"), "{err}");
         std::fs::create_dir_all(tmp.join("include")).unwrap();
         assert!(check_libtorch_dir(&tmp).is_ok());
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    /// The launcher runs the copy from any directory with libtorch's lib on
+    /// the library path (a stand-in binary prints what it was given), and
+    /// a reinstall replaces the copy.
+    #[cfg(unix)]
+    #[test]
+    fn install_writes_a_launcher_that_finds_libtorch_from_anywhere() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = std::env::temp_dir().join(format!("xtask-install-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        let torch = tmp.join("torch dir");
+        std::fs::create_dir_all(torch.join("lib")).unwrap();
+        let exe = tmp.join("fake-latentdyn");
+        let write_exe = |version: &str| {
+            std::fs::write(
+                &exe,
+                format!("#!/bin/sh\necho \"latentdyn {version} $LD_LIBRARY_PATH $(pwd) $*\"\n"),
+            )
+            .unwrap();
+            std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        };
+        write_exe("1");
+        let lt = Libtorch {
+            dir: torch.clone(),
+            venv_bin: None,
+        };
+        let prefix = tmp.join("prefix");
+        install(&exe, &lt, &prefix).unwrap();
+        write_exe("2");
+        install(&exe, &lt, &prefix).unwrap();
+        let out = Command::new(prefix.join("bin/latentdyn"))
+            .args(["eval", "x y"])
+            .current_dir("/")
+            .env("LD_LIBRARY_PATH", "/elsewhere")
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        let lib = std::fs::canonicalize(torch.join("lib")).unwrap();
+        assert_eq!(
+            text.trim(),
+            format!("latentdyn 2 {}:/elsewhere / eval x y", lib.display())
+        );
         std::fs::remove_dir_all(&tmp).unwrap();
     }
 }

@@ -291,13 +291,13 @@ fn latentdyn(exe: &Path, dir: &Path, args: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// `latentdyn ablate --grid GRID --root ROOT` (datasets in `ds`, CPU) with `extra` flags.
+/// `latentdyn ablate --grid GRID --out OUT` (datasets in `ds`, CPU) with `extra` flags.
 fn ablate(exe: &Path, work: &Path, grid: &str, root: &str, extra: &[&str]) -> Result<()> {
     let mut args = vec![
         "ablate",
         "--grid",
         grid,
-        "--root",
+        "--out",
         root,
         "--datasets",
         "ds",
@@ -336,7 +336,7 @@ pub fn run(exe: &Path) -> Result<()> {
         &work,
         g,
         "cluster",
-        &["--emit-slurm", "job.sh", "--shards", "2"],
+        &["--emit-slurm", "job.sh", "--tasks", "2"],
     )?;
     let started = Instant::now();
     let job = cluster.submit(
@@ -374,7 +374,7 @@ pub fn run(exe: &Path) -> Result<()> {
         &work,
         l,
         "cluster",
-        &["--emit-slurm", "long.sh", "--shards", "2"],
+        &["--emit-slurm", "long.sh", "--tasks", "2"],
     )?;
     let job = cluster.submit(
         &["--chdir", work.to_str().context("work")?, "--array=0"],

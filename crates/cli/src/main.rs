@@ -14,7 +14,13 @@ use commands::{ablate, data, eval, figures, fixed_points, infer, report, train};
 
 /// Recover latent dynamical systems from neural population activity.
 #[derive(Parser, Debug)]
-#[command(name = "latentdyn", version, about, propagate_version = true)]
+#[command(
+    name = "latentdyn",
+    version,
+    about,
+    propagate_version = true,
+    term_width = 80
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

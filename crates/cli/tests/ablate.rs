@@ -30,7 +30,7 @@ fn ablate(grid: &Path, root: &Path, datasets: &Path, extra: &[&str]) -> Command 
     let mut cmd = Command::new(EXE);
     cmd.args(["ablate", "--grid"])
         .arg(grid)
-        .arg("--root")
+        .arg("--out")
         .arg(root)
         .arg("--datasets")
         .arg(datasets)
@@ -213,14 +213,7 @@ fn slurm_script_is_valid_bash_naming_every_cell_once() {
     let script = tmp.path().join("job.sh");
     run_ok(
         Command::new(EXE)
-            .args([
-                "ablate",
-                "--grid",
-                "paper",
-                "--shards",
-                "10",
-                "--emit-slurm",
-            ])
+            .args(["ablate", "--grid", "paper", "--tasks", "10", "--emit-slurm"])
             .arg(&script),
     );
     let text = std::fs::read_to_string(&script).unwrap();

@@ -196,7 +196,7 @@ fn a_grid_over_a_recording_reports_co_smoothing_in_place_of_the_truth() {
             "ablate",
             "--grid",
             "rec.toml",
-            "--root",
+            "--out",
             "g",
             "--workers",
             "1",

@@ -115,7 +115,7 @@ fn the_report_page_reads_in_a_browser_at_two_widths() {
             "ablate",
             "--grid",
             "tiny.toml",
-            "--root",
+            "--out",
             "g",
             "--workers",
             "1",

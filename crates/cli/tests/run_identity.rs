@@ -55,7 +55,7 @@ fn grid(dir: &Path, name: &str, epochs: usize, seeds: &str) -> PathBuf {
 fn ablate(dir: &Path, grid: &Path, root: &str) -> Command {
     let mut c = cmd(dir);
     c.args(["ablate", "--grid"]).arg(grid).args([
-        "--root",
+        "--out",
         root,
         "--workers",
         "1",
@@ -195,7 +195,7 @@ fn edited_grids_merges_and_killed_grids_are_told_apart() {
     let g3 = grid(dir, "g", 3, "0");
     let e = fails(ablate(dir, &g3, "r").output().unwrap());
     assert!(
-        e.contains("train.epochs: 2 → 3") && e.contains("another --root"),
+        e.contains("train.epochs: 2 → 3") && e.contains("another --out"),
         "{e}"
     );
 
@@ -227,14 +227,14 @@ fn edited_grids_merges_and_killed_grids_are_told_apart() {
     assert_eq!((row[4], row[5]), ("interrupted", "3"), "{csv}");
     assert!(row[7].parse::<f64>().unwrap().is_finite(), "{csv}");
 
-    // Names that would leave --root are refused.
+    // Names that would leave --out are refused.
     let bad = dir.join("bad.toml");
     let text = std::fs::read_to_string(&g2)
         .unwrap()
         .replace("name = \"g\"", "name = \"../../escape\"");
     std::fs::write(&bad, text).unwrap();
     let e = fails(ablate(dir, &bad, "r").output().unwrap());
-    assert!(e.contains("--root"), "{e}");
+    assert!(e.contains("--out"), "{e}");
 }
 
 #[test]
@@ -312,15 +312,15 @@ fn odd_inputs_get_clear_answers() {
             .unwrap(),
     );
     assert!(e.contains("n_timesteps"), "{e}");
-    // --shards 0 is refused instead of writing a one-task script.
+    // --tasks 0 is refused instead of writing a one-task script.
     let e = fails(
         cmd(dir)
-            .args(["ablate", "--emit-slurm", "job.sh", "--shards", "0"])
+            .args(["ablate", "--emit-slurm", "job.sh", "--tasks", "0"])
             .output()
             .unwrap(),
     );
     assert!(
-        e.contains("--shards 0") && !dir.join("job.sh").exists(),
+        e.contains("--tasks 0") && !dir.join("job.sh").exists(),
         "{e}"
     );
     // --config takes the TOML of configs/presets too.

@@ -47,11 +47,12 @@ fn a_study_file_shows_imports_trains_and_evaluates() {
 
     let shown = ok(&run(&["data", "show", h5s], dir, None));
     assert!(
-        shown.contains("10×70×10 spikes") && shown.contains("6 train / 2 valid / 2 test"),
+        shown.contains("10 samples × 70 steps × 10 channels")
+            && shown.contains("6 train / 2 valid / 2 test"),
         "{shown}"
     );
     assert!(
-        shown.contains("provenance") && shown.contains("sha256"),
+        shown.contains("source sha256") && shown.contains(FIXTURE),
         "{shown}"
     );
 

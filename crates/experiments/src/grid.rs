@@ -197,7 +197,7 @@ impl Grid {
         if !name_ok {
             return Err(ExperimentError::Grid {
                 grid: self.name.clone(),
-                reason: "a grid's name becomes a directory under --root: use letters, digits, \
+                reason: "a grid's name becomes a directory under --out: use letters, digits, \
                          `-`, `_` and `.` only (not empty, `.` or `..`)"
                     .into(),
             });
@@ -512,7 +512,7 @@ mod tests {
                 ..Grid::preset("smoke").unwrap()
             };
             let e = g.validate().unwrap_err().to_string();
-            assert!(e.contains("--root"), "{bad}: {e}");
+            assert!(e.contains("--out"), "{bad}: {e}");
         }
         let g = Grid {
             epochs: Some(0),

@@ -227,7 +227,7 @@ pub fn run_cells(
             reason: format!(
                 "{} cell(s) already hold a run of another configuration (the grid changed \
                  since they ran, or this root holds another grid's runs):\n{}\nrun the grid \
-                 into another --root, or delete those directories to train them anew",
+                 into another --out, or delete those directories to train them anew",
                 changed.len(),
                 list.join("\n")
             ),

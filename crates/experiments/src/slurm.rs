@@ -14,7 +14,7 @@ pub fn script(grid: &Grid, grid_arg: &str, shards: usize, exe: &str, extra: &[St
     s.push_str(&format!("#SBATCH --job-name=latentdyn-{}\n", grid.name));
     s.push_str(&format!("#SBATCH --array=0-{}\n", shards - 1));
     s.push_str("#SBATCH --output=latentdyn-%A_%a.log\n");
-    // The tasks write under the same --root (a shared file system); the
+    // The tasks write under the same --out (a shared file system); the
     // report reads it from there, with the same datasets folder.
     let flag = |name: &str| {
         extra
@@ -23,7 +23,7 @@ pub fn script(grid: &Grid, grid_arg: &str, shards: usize, exe: &str, extra: &[St
             .and_then(|i| extra.get(i + 1))
             .cloned()
     };
-    let root = std::path::Path::new(&flag("--root").unwrap_or_else(|| "runs".into()))
+    let root = std::path::Path::new(&flag("--out").unwrap_or_else(|| "runs".into()))
         .join(&grid.name)
         .display()
         .to_string();
@@ -77,7 +77,7 @@ mod tests {
     #[test]
     fn the_merge_hint_uses_the_root_and_datasets_given() {
         let g = Grid::preset("smoke").unwrap();
-        let extra = ["--root", "/scratch/me/runs", "--datasets", "/scratch/ds"].map(String::from);
+        let extra = ["--out", "/scratch/me/runs", "--datasets", "/scratch/ds"].map(String::from);
         let s = script(&g, "smoke", 2, "/opt/latentdyn", &extra);
         assert!(
             s.contains("#   /opt/latentdyn report /scratch/me/runs/smoke --datasets /scratch/ds"),

@@ -22,9 +22,9 @@ pub struct AblateArgs {
     /// Grid: smoke (default), quick, paper, or a grid .toml file.
     #[arg(long, default_value = "smoke")]
     grid: String,
-    /// Runs go to `<root>/<grid>/`.
-    #[arg(long, default_value = "runs")]
-    root: PathBuf,
+    /// Where the runs go: `<out>/<grid>/` (`--root` is its old name).
+    #[arg(long, default_value = "runs", alias = "root")]
+    out: PathBuf,
     /// Where datasets are written and looked up.
     #[arg(long, default_value = "datasets")]
     datasets: PathBuf,
@@ -34,15 +34,18 @@ pub struct AblateArgs {
     /// Parallel workers (default: one per core, or one per GPU).
     #[arg(long)]
     workers: Option<usize>,
-    /// auto (GPUs when present), cpu or cuda.
+    /// auto (every GPU when present, else the CPU), cpu, cuda (every GPU) or
+    /// cuda:N (GPU N only), as `train --device` takes it.
     #[arg(long, default_value = "auto")]
     device: String,
-    /// Write a SLURM job-array script running the grid in N shards to this file, and exit.
+    /// Write a SLURM job-array script to this file, and exit: task i of N
+    /// runs `--shard i/N` (N from --tasks).
     #[arg(long, value_name = "FILE")]
     emit_slurm: Option<PathBuf>,
-    /// Shards of the SLURM script.
-    #[arg(long, default_value_t = 8)]
-    shards: usize,
+    /// The SLURM script's array tasks, the N of each task's `--shard i/N`
+    /// (`--shards` is its old name).
+    #[arg(long, default_value_t = 8, alias = "shards", value_name = "N")]
+    tasks: usize,
     /// Only list the cells and their state.
     #[arg(long)]
     dry_run: bool,
@@ -71,12 +74,12 @@ pub fn run(args: AblateArgs) -> Result<()> {
     let grid = Grid::resolve(&args.grid)?;
     let exe = std::env::current_exe().context("locating the latentdyn binary")?;
     if let Some(path) = &args.emit_slurm {
-        if args.shards == 0 {
-            bail!("--shards 0: a SLURM array needs at least one task");
+        if args.tasks == 0 {
+            bail!("--tasks 0: a SLURM array needs at least one task");
         }
         let mut extra = vec![
-            "--root".to_owned(),
-            args.root.display().to_string(),
+            "--out".to_owned(),
+            args.out.display().to_string(),
             "--datasets".to_owned(),
             args.datasets.display().to_string(),
         ];
@@ -86,7 +89,7 @@ pub fn run(args: AblateArgs) -> Result<()> {
         let text = slurm::script(
             &grid,
             &args.grid,
-            args.shards,
+            args.tasks,
             &exe.display().to_string(),
             &extra,
         );
@@ -95,7 +98,7 @@ pub fn run(args: AblateArgs) -> Result<()> {
             "wrote {} ({} cells in {} array tasks); submit with `sbatch {}`",
             path.display(),
             grid.cells().len(),
-            args.shards,
+            args.tasks,
             path.display()
         );
         return Ok(());
@@ -104,21 +107,44 @@ pub fn run(args: AblateArgs) -> Result<()> {
     if let Some((i, n)) = args.shard {
         cells = shard(cells, i, n);
     }
-    let root = args.root.join(&grid.name);
+    let root = args.out.join(&grid.name);
     grid.save_into(&root)
         .with_context(|| format!("recording the grid in {}", root.display()))?;
-    let gpus = match args.device.as_str() {
-        "cpu" => 0,
-        "auto" | "cuda" => {
-            let n = usize::try_from(tch::Cuda::device_count()).unwrap_or(0);
+    let visible = || usize::try_from(tch::Cuda::device_count()).unwrap_or(0);
+    // `cuda:N`: that GPU alone.
+    let only: Option<usize> = match args.device.strip_prefix("cuda:") {
+        Some(n) => {
+            let n: usize = n.parse().map_err(|_| {
+                anyhow::anyhow!("--device {}: N in cuda:N is a GPU index", args.device)
+            })?;
+            let count = visible();
+            if count == 0 {
+                bail!("--device {}: no CUDA device is visible", args.device);
+            }
+            if n >= count {
+                bail!(
+                    "--device {}: {count} CUDA device(s) visible, so N is 0 to {}",
+                    args.device,
+                    count - 1
+                );
+            }
+            Some(n)
+        }
+        None => None,
+    };
+    let gpus = match (args.device.as_str(), only) {
+        (_, Some(_)) => 1,
+        ("cpu", _) => 0,
+        ("auto" | "cuda", _) => {
+            let n = visible();
             if args.device == "cuda" && n == 0 {
                 bail!("--device cuda: no CUDA device is visible");
             }
             n
         }
-        other => bail!("--device {other}: use auto, cpu or cuda"),
+        (other, _) => bail!("--device {other}: use auto, cpu, cuda or cuda:N"),
     };
-    let opts = RunnerOptions::sized(
+    let mut opts = RunnerOptions::sized(
         root.clone(),
         args.datasets.clone(),
         WorkerCommand {
@@ -129,9 +155,15 @@ pub fn run(args: AblateArgs) -> Result<()> {
         gpus,
         args.workers,
     );
-    println!("grid `{}`: {}", grid.name, grid.description);
+    if let Some(n) = only {
+        opts.devices = vec![format!("cuda:{n}")];
+    }
     println!(
-        "grid `{}`: {} cells{} -> {}  ({} workers × {} threads, {})",
+        "{}",
+        super::common::wrap(&format!("grid `{}`: {}", grid.name, grid.description))
+    );
+    println!(
+        "grid `{}`: {} cells{} -> {} ({} workers × {} threads, {})",
         grid.name,
         cells.len(),
         args.shard
@@ -162,7 +194,7 @@ pub fn run(args: AblateArgs) -> Result<()> {
             .progress_chars("=> ")
     };
     // No ETA until a cell of this session has ended: before that it is a guess.
-    bar.set_style(style("[{bar:30}] {pos}/{len} cells {msg} ({elapsed})"));
+    bar.set_style(style("[{bar:24}] {pos}/{len} cells {msg} ({elapsed})"));
     bar.enable_steady_tick(Duration::from_millis(500));
     let counts = Mutex::new((0usize, 0usize)); // (running, failed)
     let outcomes = run_cells(&cells, &opts, &|event| {
@@ -189,7 +221,7 @@ pub fn run(args: AblateArgs) -> Result<()> {
                 }
                 bar.inc(1);
                 bar.set_style(style(
-                    "[{bar:30}] {pos}/{len} cells {msg} ({elapsed}, ETA {eta})",
+                    "[{bar:24}] {pos}/{len} cells {msg} ({elapsed}, ETA {eta})",
                 ));
                 let line = format!(
                     "{:<8} {} ({seconds:.0} s){}",

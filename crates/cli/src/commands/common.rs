@@ -50,17 +50,17 @@ pub fn generate_specs(
                 b.finish_and_clear();
             }
             let line = match how {
-                Ensured::Found => format!("{name}: up to date ({})", path.display()),
+                Ensured::Found => format!("up to date: {}", path.display()),
                 Ensured::Generated { why } => {
                     if let Some(why) = why {
                         multi.suspend(|| eprintln!("{name}: regenerated: {why}"));
                     }
-                    format!(
-                        "{}  ({:.2} s) -> {}",
+                    wrap(&format!(
+                        "{} ({:.2} s) -> {}",
                         one_line(&ds),
                         started.elapsed().as_secs_f64(),
                         path.display()
-                    )
+                    ))
                 }
             };
             // Printed outside the bars, so it also shows when stdout is not a terminal.
@@ -106,20 +106,97 @@ pub fn fmt_vec(v: &[f64]) -> String {
 /// Prints the matched pairs and the missing / spurious counts.
 pub fn print_alignment(s: &AlignmentSummary) {
     println!(
-        "alignment (match radius {:.3} in true units): {} matched, {} missing, {} spurious",
-        s.max_distance,
-        s.pairs.len(),
-        s.missing.len(),
-        s.spurious.len()
+        "{}",
+        wrap(&format!(
+            "alignment (match radius {:.3} in true units): {} matched, {} missing, {} spurious",
+            s.max_distance,
+            s.pairs.len(),
+            s.missing.len(),
+            s.spurious.len()
+        ))
     );
     for p in &s.pairs {
         println!(
-            "  truth #{} ↔ model #{}: location error {:.4}, eigenvalue error {:.4}, mapped {}",
-            p.truth,
-            p.model,
-            p.location_error,
-            p.eigenvalue_error,
-            fmt_vec(&p.mapped_location)
+            "{}",
+            wrap(&format!(
+                "  truth #{} ↔ model #{}: location error {:.4}, eigenvalue error {:.4}, \
+                 mapped {}",
+                p.truth,
+                p.model,
+                p.location_error,
+                p.eigenvalue_error,
+                fmt_vec(&p.mapped_location)
+            ))
         );
+    }
+}
+
+/// The width terminal output is wrapped to.
+pub const COLUMNS: usize = 80;
+
+/// `text` wrapped at word boundaries to [`COLUMNS`]: a line that fits is
+/// kept as it is; a longer one keeps its indent, and its continuation lines
+/// are indented two more. A word longer
+/// than the width stays whole on its own line.
+pub fn wrap(text: &str) -> String {
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if line.chars().count() <= COLUMNS {
+            // Fits: kept as it is, its spacing included.
+            out.push_str(line);
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len();
+        let mut current = line[..indent].to_owned();
+        let mut width = indent;
+        let mut first_word = true;
+        for word in line.split_whitespace() {
+            let w = word.chars().count();
+            if !first_word && width + 1 + w > COLUMNS {
+                out.push_str(&current);
+                out.push('\n');
+                current = " ".repeat(indent + 2);
+                width = indent + 2;
+                first_word = true;
+            }
+            if !first_word {
+                current.push(' ');
+                width += 1;
+            }
+            current.push_str(word);
+            width += w;
+            first_word = false;
+        }
+        out.push_str(&current);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_keeps_lines_within_the_width_and_their_indent() {
+        let long = format!("  ✓ (i) {}", "word ".repeat(40));
+        let wrapped = wrap(&format!("short\n{long}"));
+        let lines: Vec<&str> = wrapped.lines().collect();
+        assert_eq!(lines[0], "short");
+        assert!(lines[1].starts_with("  ✓ (i) word"));
+        assert!(lines[2..].iter().all(|l| l.starts_with("    word")));
+        assert!(
+            lines.iter().all(|l| l.chars().count() <= COLUMNS),
+            "{wrapped}"
+        );
+        // Nothing lost.
+        assert_eq!(
+            wrapped.split_whitespace().count(),
+            format!("short {long}").split_whitespace().count()
+        );
+        assert_eq!(wrap("x".repeat(100).as_str()), "x".repeat(100));
+        assert_eq!(wrap("  a      b"), "  a      b");
     }
 }

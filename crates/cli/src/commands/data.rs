@@ -319,8 +319,9 @@ fn import(args: &ImportArgs) -> Result<()> {
         .save(&args.out)
         .with_context(|| format!("writing to {}", args.out.display()))?;
     let p = ds.metadata.provenance.as_ref().expect("checked");
-    println!("{}", one_line(&ds));
-    println!("  from   {} (sha256 {})", p.source, p.sha256);
+    println!("{}", super::common::wrap(&one_line(&ds)));
+    println!("  from   {}", p.source);
+    println!("  sha256 {}", p.sha256);
     println!("  to     {} (+ .json)", written.display());
     println!(
         "train on it with: latentdyn train --data {}",
@@ -340,7 +341,8 @@ fn show(args: &ShowArgs) -> Result<()> {
             } else {
                 println!("{summary}");
                 if let Some(p) = &rec.metadata.provenance {
-                    println!("  source           {} (sha256 {})", p.source, p.sha256);
+                    println!("  source           {}", p.source);
+                    println!("  source sha256    {}", p.sha256);
                 }
                 println!("(--json for the import's options and counts)");
             }
@@ -352,10 +354,38 @@ fn show(args: &ShowArgs) -> Result<()> {
         let value = serde_json::json!({ "metadata": ds.metadata, "summary": summary });
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
-        println!("{}", one_line(&ds));
         println!("{summary}");
-        println!("metadata:");
-        println!("{}", serde_json::to_string_pretty(&ds.metadata)?);
+        let m = &ds.metadata;
+        // The system's name and parameters, as its JSON has them.
+        let system = serde_json::to_value(m.system)?;
+        let params = system["parameters"]
+            .as_object()
+            .map(|p| {
+                p.iter()
+                    .map(|(k, v)| format!("{k} = {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default();
+        let name = system["system"].as_str().unwrap_or("?");
+        println!(
+            "{}",
+            super::common::wrap(&format!("  system           {name} ({params})"))
+        );
+        println!(
+            "  sampling         {} points per period, dt {:.4} ({} points)",
+            m.sampling.pts_per_period, m.sampling.dt_actual, m.sampling.n_points
+        );
+        println!(
+            "  integrator       {}, rtol {:e}, atol {:e}",
+            m.integrator.method, m.integrator.rtol, m.integrator.atol
+        );
+        println!("  seed             {}", m.seeds.seed);
+        if let Some(p) = &m.provenance {
+            println!("  source           {}", p.source);
+            println!("  source sha256    {}", p.sha256);
+        }
+        println!("(--json for everything: seeds' streams, latents' scaling, the spec)");
     }
     Ok(())
 }

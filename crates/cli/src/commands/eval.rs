@@ -59,21 +59,23 @@ pub fn run(args: EvalArgs) -> Result<()> {
         return Ok(());
     }
     println!(
-        "{} on {}: the best checkpoint ({}{}; lowest validation NLL), each split scored \
-         once; the report shows medians over the last epochs instead",
-        ev.run,
-        ev.dataset,
-        ev.checkpoint,
-        ev.checkpoint_epoch
-            .map_or_else(String::new, |e| format!(", epoch {}", e + 1))
+        "{}",
+        super::common::wrap(&format!(
+            "{} on {}: the best checkpoint ({}{}; lowest validation NLL), each split scored \
+             once; the report shows medians over the last epochs instead",
+            ev.run,
+            ev.dataset,
+            ev.checkpoint,
+            ev.checkpoint_epoch
+                .map_or_else(String::new, |e| format!(", epoch {}", e + 1))
+        ))
     );
     print_scores(&[("valid", &ev.valid), ("test", &ev.test)]);
     if args.no_fixed_points {
         return Ok(());
     }
-    eprintln!(
-        "fixed points (a search unless fixed_points.json is fresh; --no-fixed-points skips it)…"
-    );
+    eprintln!("fixed points (searched unless fixed_points.json is fresh; --no-fixed-points");
+    eprintln!("skips them)…");
     use latentdyn_experiments::analyse::{analysis_is_fresh, load_fixed_points, save_fixed_points};
     // A fresh fixed_points.json is reused; a new search is saved for next time.
     let record = match analysis_is_fresh(&args.run)
@@ -119,10 +121,13 @@ fn print_scores(rows: &[(&str, &Scores)]) {
             "{:<6} {:>8} {:>8} {:>8} {:>8}   {:>24}",
             "split", "NLL", "rate R²", "state R²", "lat. R²", "rate R² early/mid/late"
         ),
-        Some(Scores::Recording(_)) => println!(
-            "{:<6} {:>8} {:>8} {:>8} {:>8} {:>8}   (no ground truth: state and rate R² do not apply)",
-            "split", "NLL in", "co-bps", "bps in", "vel R²", "PSTH R²"
-        ),
+        Some(Scores::Recording(_)) => {
+            println!("(a recording, no ground truth: state and rate R² do not apply)");
+            println!(
+                "{:<6} {:>8} {:>8} {:>8} {:>8} {:>8}",
+                "split", "NLL in", "co-bps", "bps in", "vel R²", "PSTH R²"
+            )
+        }
         None => {}
     }
     for (name, s) in rows {

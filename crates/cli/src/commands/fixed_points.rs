@@ -10,7 +10,7 @@ use latentdyn_data::DatasetSpec;
 use latentdyn_experiments::analyse::{analyse_run, flatten, save_fixed_points};
 use serde::Serialize;
 
-use super::common::{fmt_vec, print_alignment};
+use super::common::{fmt_vec, print_alignment, wrap};
 
 /// Arguments of `latentdyn fixed-points`.
 #[derive(Args, Debug)]
@@ -70,8 +70,11 @@ pub fn run(args: FixedPointsArgs) -> Result<()> {
     }
     if let (Some(rates), Some(w)) = (&a.record.per_second, a.record.bin_ms) {
         println!(
-            "no ground truth to match them to; leading eigenvalues as continuous-time rates \
-             ({w} ms bins): growth rate 1/s ± i·angular frequency rad/s (Hz)"
+            "{}",
+            wrap(&format!(
+                "no ground truth to match them to; leading eigenvalues as continuous-time \
+                 rates ({w} ms bins): growth rate 1/s ± i·angular frequency rad/s (Hz)"
+            ))
         );
         for (i, r) in rates.iter().enumerate() {
             let eig: Vec<String> = r
@@ -130,7 +133,11 @@ fn print_mapped(r: &latentdyn_experiments::analyse::RunFixedPoints, radius: f64)
         return;
     };
     println!(
-        "model points in true coordinates (match radius {radius:.3}; distance to the nearest true point in radii):"
+        "{}",
+        wrap(&format!(
+            "model points in true coordinates (match radius {radius:.3}; distance to the \
+             nearest true point in radii):"
+        ))
     );
     for (i, p) in r.model.points.iter().enumerate() {
         let mapped: Vec<f64> = (0..b.len())
@@ -171,20 +178,25 @@ fn print_mapped(r: &latentdyn_experiments::analyse::RunFixedPoints, radius: f64)
     }
 }
 
-/// Prints a search as a table.
+/// Prints a search as a table in 80 columns: a line per point (class,
+/// unstable directions, q, location) and its leading eigenvalues under it.
 fn print_search(label: &str, s: &FixedPointSearch) {
     println!(
-        "{label}: {} fixed point(s) in {:.2} s (L = {}, {} of {} starts accepted after Newton, {} by Adam alone)",
-        s.points.len(),
-        s.seconds,
-        s.dim,
-        s.refined_accepted,
-        s.config.n_starts,
-        s.adam_accepted
+        "{}",
+        wrap(&format!(
+            "{label}: {} fixed point(s) in {:.2} s (L = {}, {} of {} starts accepted after \
+             Newton, {} by Adam alone)",
+            s.points.len(),
+            s.seconds,
+            s.dim,
+            s.refined_accepted,
+            s.config.n_starts,
+            s.adam_accepted
+        ))
     );
     println!(
-        "  {:>2} {:<40} {:>9} {:<8} {:>3}  leading eigenvalues (one bin)",
-        "#", "location", "q", "class", "uns"
+        "  {:>2} {:<8} {:>3} {:>9}  location (λ: leading one-bin eigenvalues)",
+        "#", "class", "uns", "q"
     );
     for (i, p) in s.points.iter().enumerate() {
         let eig: Vec<String> = p
@@ -194,13 +206,13 @@ fn print_search(label: &str, s: &FixedPointSearch) {
             .map(|e| format!("{:.4}{:+.4}i", e.re, e.im))
             .collect();
         println!(
-            "  {:>2} {:<40} {:>9.1e} {:<8} {:>3}  {}",
+            "  {:>2} {:<8} {:>3} {:>9.1e}  {}",
             i,
-            fmt_vec(&p.location),
-            p.q,
             format!("{:?}", p.stability.class).to_lowercase(),
             p.stability.unstable,
-            eig.join("  ")
+            p.q,
+            fmt_vec(&p.location),
         );
+        println!("     λ {}", eig.join("  "));
     }
 }

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use super::common::wrap;
 use anyhow::Result;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -74,25 +75,35 @@ pub fn report(dirs: &[PathBuf], out: &Path, datasets: &Path, analyse: bool) -> R
         b.finish_and_clear();
     }
     println!(
-        "what was run: {}",
-        latentdyn_experiments::report::what_was_run(&r.rows)
+        "{}",
+        wrap(&format!(
+            "what was run: {}",
+            latentdyn_experiments::report::what_was_run(&r.rows)
+        ))
     );
     println!("the study's claims:");
     for c in &r.claims {
-        println!("  {}", c.render());
+        println!("{}", wrap(&format!("  {}", c.render())));
     }
     print!("{}", table(&r.cells));
     println!(
-        "{} runs -> {}; published comparisons: {} within, {} outside mean ± max(2 std, 0.03)",
-        r.rows.len(),
-        r.csv.display(),
-        r.within,
-        r.outside
+        "{}",
+        wrap(&format!(
+            "{} runs -> {}; published comparisons: {} within, {} outside",
+            r.rows.len(),
+            r.csv.display(),
+            r.within,
+            r.outside
+        ))
     );
     if !r.analysis_failures.is_empty() {
         println!(
-            "{} run(s) could not be analysed (see the warnings above); their fixed-point columns are empty",
-            r.analysis_failures.len()
+            "{}",
+            wrap(&format!(
+                "{} run(s) could not be analysed (see the warnings above); their fixed-point \
+                 columns are empty",
+                r.analysis_failures.len()
+            ))
         );
     }
     println!("report: {}", r.html.display());

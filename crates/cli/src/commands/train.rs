@@ -169,12 +169,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
     Ok(())
 }
 
-/// Trains with a progress bar: epoch, loss, rate R², ETA.
+/// Trains with a progress bar in two lines of at most 80 columns: the
+/// epochs with the time left, then the loss and the validation scores.
 fn train_with_bar(cfg: &RunConfig, data: &Data, opts: &RunOptions) -> Result<Summary> {
     let bar = ProgressBar::new(cfg.train.epochs as u64);
     bar.set_style(
         ProgressStyle::with_template(
-            "{prefix} [{bar:30}] epoch {pos}/{len} {msg} ({elapsed} < {eta})",
+            "{prefix} [{bar:24}] {pos}/{len} epochs ({elapsed} < {eta})\n  {msg}",
         )
         .expect("valid template")
         .progress_chars("=> "),
@@ -201,24 +202,24 @@ fn train_with_bar(cfg: &RunConfig, data: &Data, opts: &RunOptions) -> Result<Sum
 fn epoch_message(r: &latentdyn_train::EpochRecord) -> String {
     let scores = match &r.metrics {
         latentdyn_train::Scores::Truth(m) => format!(
-            "valid NLL {:.4} rate R² {:.3} state R² {:.3}",
+            "NLL {:.4}  rate R² {:.3}  state R² {:.3}",
             m.nll, m.rate_r2, m.state_r2
         ),
         latentdyn_train::Scores::Recording(m) => {
-            let mut s = format!("held-in NLL {:.4}", m.nll);
+            let mut s = format!("NLL in {:.4}", m.nll);
             if let Some(v) = m.co_bps {
-                s.push_str(&format!(" co-bps {v:.4}"));
+                s.push_str(&format!("  co-bps {v:.4}"));
             }
             if let Some(v) = m.velocity_r2 {
-                s.push_str(&format!(" vel R² {v:.3}"));
+                s.push_str(&format!("  vel R² {v:.3}"));
             }
             if let Some(v) = m.psth_r2 {
-                s.push_str(&format!(" PSTH R² {v:.3}"));
+                s.push_str(&format!("  PSTH R² {v:.3}"));
             }
             s
         }
     };
-    format!("loss {:.4} {scores} K {}", r.train_loss, r.horizon)
+    format!("loss {:.4}  valid {scores}  K {}", r.train_loss, r.horizon)
 }
 
 /// `1 epoch`, `300 epochs`.
