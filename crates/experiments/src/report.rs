@@ -261,7 +261,7 @@ pub fn write_html(
          table{{border-collapse:collapse;margin:0.5em 0;font-size:14px}}\
          th,td{{border:1px solid #ccc;padding:4px 8px;text-align:right}}\
          th{{background:#f3f3f3}} td.l{{text-align:left}}\
-         .ok{{background:#e3f5e1}} .bad{{background:#fbe3e1}}\
+         .ok{{background:#e3f5e1}} .bad{{background:#fbe3e1}} td{{white-space:nowrap}}\
          tr.headline td{{font-weight:600}}\
          .verdict{{border:1px solid #bbb;background:#f8f8f8;padding:0.6em 1em;margin:1em 0}}\
          figure{{margin:1em 0;max-width:100%}}\
@@ -340,11 +340,11 @@ pub fn write_html(
     for c in claims {
         let _ = write!(
             h,
-            "<li><b>{} {}</b> ({}) {}",
+            "<li><b>{} ({})</b> {} — <b>{}</b>",
             c.verdict.glyph(),
-            esc(&c.verdict.words()),
             c.id,
-            esc(c.statement)
+            esc(c.statement),
+            esc(&c.verdict.words())
         );
         if !c.cases.is_empty() {
             h.push_str("<ul>");
