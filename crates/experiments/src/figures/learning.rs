@@ -12,6 +12,9 @@ use plotters::prelude::*;
 use super::style::{self, Dash, Mark, Place};
 use super::{err, range, save_svg_and_png, Figure, FigureError, FONT};
 
+/// A named series of (epoch, value).
+type Named = (&'static str, Vec<(f64, f64)>);
+
 /// A named series of (epoch, value), with its colour and pattern.
 type Series = (&'static str, RGBColor, Dash, Vec<(f64, f64)>);
 
@@ -182,26 +185,24 @@ pub fn learning_curves(
             at(&|r| Some(r.valid_loss)),
         ),
     ];
-    let (scores, score_axis) = match &history[0].metrics {
+    // The k-th score of a run: its model's colour, then lighter, each with
+    // its own dash, so that every line of one run reads as that model's.
+    let series_style = |k: usize| match k {
+        0 => (colour, Dash::Solid),
+        1 => (colour, Dash::Dashed),
+        2 => (style::tint(colour, 0.5), Dash::Dotted),
+        _ => (style::tint(colour, 0.5), Dash::Long),
+    };
+    let (named, score_axis): (Vec<Named>, _) = match &history[0].metrics {
         Scores::Truth(_) => {
             let truth = |f: fn(&latentdyn_analysis::Metrics) -> f64| {
                 at(&|r: &EpochRecord| r.metrics.truth().map(f))
             };
             (
                 vec![
-                    ("rate R²", colour, Dash::Solid, truth(|m| m.rate_r2)),
-                    (
-                        "state R² (true → inferred)",
-                        colour,
-                        Dash::Dashed,
-                        truth(|m| m.state_r2),
-                    ),
-                    (
-                        "latent R² (inferred → true)",
-                        style::tint(colour, 0.5),
-                        Dash::Dotted,
-                        truth(|m| m.latent_r2),
-                    ),
+                    ("rate R²", truth(|m| m.rate_r2)),
+                    ("state R² (true → inferred)", truth(|m| m.state_r2)),
+                    ("latent R² (inferred → true)", truth(|m| m.latent_r2)),
                 ],
                 "R² against the truth",
             )
@@ -212,30 +213,23 @@ pub fn learning_curves(
             };
             (
                 vec![
-                    (
-                        "co-smoothing bits/spike",
-                        colour,
-                        Dash::Solid,
-                        rec(|m| m.co_bps),
-                    ),
-                    (
-                        "held-in bits/spike",
-                        style::tint(colour, 0.5),
-                        Dash::Dotted,
-                        rec(|m| m.heldin_bps),
-                    ),
-                    ("velocity R²", colour, Dash::Dashed, rec(|m| m.velocity_r2)),
-                    (
-                        "PSTH R²",
-                        style::tint(colour, 0.5),
-                        Dash::Long,
-                        rec(|m| m.psth_r2),
-                    ),
+                    ("co-smoothing bits/spike", rec(|m| m.co_bps)),
+                    ("velocity R²", rec(|m| m.velocity_r2)),
+                    ("held-in bits/spike", rec(|m| m.heldin_bps)),
+                    ("PSTH R²", rec(|m| m.psth_r2)),
                 ],
                 "scores (no ground truth)",
             )
         }
     };
+    let scores: Vec<Series> = named
+        .into_iter()
+        .enumerate()
+        .map(|(k, (name, points))| {
+            let (c, dash) = series_style(k);
+            (name, c, dash, points)
+        })
+        .collect();
     let fig = Learning {
         title: format!(
             "{title}: learning curves ({} of {epochs} epochs)",
