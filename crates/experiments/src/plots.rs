@@ -233,7 +233,13 @@ fn draw_versus_latent<DB: DrawingBackend>(
                     )))
                     .map_err(|e| e.to_string())?;
             }
-            let value = |published| Mark::Value { colour, published };
+            // A model at one latent size has no line to show in its legend.
+            let line = pts.len() > 1;
+            let value = |published| Mark::Value {
+                colour,
+                published,
+                line,
+            };
             style::draw_line(
                 &mut chart,
                 pts.iter().map(|(l, m)| (*l, m.mean)).collect(),
@@ -321,6 +327,7 @@ fn draw_ablation<DB: DrawingBackend>(
             let mark = Mark::Value {
                 colour,
                 published: false,
+                line: true,
             };
             style::draw_mark(chart.plotting_area(), (x - 0.12 + jitter, *y), mark)?;
         }
@@ -348,6 +355,7 @@ fn draw_ablation<DB: DrawingBackend>(
                 let mark = Mark::Value {
                     colour,
                     published: true,
+                    line: true,
                 };
                 style::draw_mark(chart.plotting_area(), (x + 0.2, m), mark)?;
             }
@@ -357,6 +365,7 @@ fn draw_ablation<DB: DrawingBackend>(
         Mark::Value {
             colour,
             published: false,
+            line: true,
         },
         "ours: a dot per seed, the bar their mean".to_owned(),
     )];
@@ -365,6 +374,7 @@ fn draw_ablation<DB: DrawingBackend>(
             Mark::Value {
                 colour,
                 published: true,
+                line: true,
             },
             "published: mean ± std over seeds".to_owned(),
         ));

@@ -168,13 +168,16 @@ pub enum Mark {
         /// Its pattern.
         dash: Dash,
     },
-    /// A line through a marker: ours (solid, filled circle) or published
-    /// (dashed, hollow triangle).
+    /// A value's marker: ours (filled circle) or published (hollow
+    /// triangle), in legends on a line (solid or dashed) when the figure
+    /// joins the values by one.
     Value {
         /// The model's colour.
         colour: RGBColor,
         /// Published rather than ours.
         published: bool,
+        /// Whether the legend shows the joining line too.
+        line: bool,
     },
 }
 
@@ -235,15 +238,17 @@ where
         Mark::Value {
             colour,
             published: false,
+            ..
         } => area.draw(&Circle::new(at, 4, colour.filled())).map_err(de),
         Mark::Value {
             colour,
             published: true,
+            ..
         } => area
             .draw(
                 &(EmptyElement::at(at)
-                    + Polygon::new(triangle(5), WHITE.filled())
-                    + PathElement::new(triangle(5), colour.stroke_width(2))),
+                    + Polygon::new(triangle(6), WHITE.filled())
+                    + PathElement::new(triangle(6), colour.stroke_width(2))),
             )
             .map_err(de),
     }
@@ -312,8 +317,14 @@ fn draw_legend_mark<DB: DrawingBackend>(
     };
     match mark {
         Mark::Line { colour, dash } => segment(colour, dash),
-        Mark::Value { colour, published } => {
-            segment(colour, if published { Dash::Dashed } else { Dash::Solid })?;
+        Mark::Value {
+            colour,
+            published,
+            line,
+        } => {
+            if line {
+                segment(colour, if published { Dash::Dashed } else { Dash::Solid })?;
+            }
             draw_mark(area, (x + 11, y), mark)
         }
         _ => draw_mark(area, (x + 11, y), mark),
