@@ -710,7 +710,7 @@ pub fn source_note(cells: &[CellSummary]) -> String {
                 many.iter().find(|w| Some(*w) != ablation.first()),
             ) {
                 (Some(a), Some(o)) if ablation.iter().all(|w| w == a) => {
-                    format!("last {o} validation epochs, {a} for the ablation")
+                    format!("last {o} validation epochs (ablation: {a})")
                 }
                 _ => format!(
                     "last {} validation epochs (by cell)",
@@ -775,7 +775,7 @@ pub fn table(all: &[CellSummary]) -> String {
     }
     let cells = &cells[..];
     out.push_str(&format!(
-        "results: {}\n  {:<36} {:<16} {}\n",
+        "results: {}\n  {:<37} {:<16} {}\n",
         source_note(cells),
         "",
         "ours",
@@ -811,7 +811,7 @@ pub fn table(all: &[CellSummary]) -> String {
         for (i, (name, ours, theirs)) in lines.into_iter().enumerate() {
             let theirs_text = theirs.map_or_else(|| "—".to_owned(), |t| t.display(3));
             out.push_str(&format!(
-                "  {name:<36} {:<16} {theirs_text:<15} {}\n",
+                "  {name:<37} {:<16} {theirs_text:<14} {}\n",
                 ours.display(3),
                 comparison_mark(within.map(|w| w[i]), theirs.is_some())
             ));

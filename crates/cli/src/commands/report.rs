@@ -85,7 +85,8 @@ pub fn report(dirs: &[PathBuf], out: &Path, datasets: &Path, analyse: bool) -> R
     for c in &r.claims {
         println!("{}", wrap(&format!("  {}", c.render())));
     }
-    print!("{}", table(&r.cells));
+    print!("{}", wrap(&table(&r.cells)));
+    println!();
     println!(
         "{}",
         wrap(&format!(
