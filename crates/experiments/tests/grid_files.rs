@@ -61,3 +61,15 @@ fn the_recording_example_grid_parses() {
     assert_eq!(g.groups[0].datasets, ["datasets/imported/reach_a.npz"]);
     assert_eq!(g.cells().len(), 6);
 }
+
+/// The grid-throughput bench's slice (`benches/grids/`) parses: the
+/// survey's first four cells, shortened, with the survey's Lorenz protocol.
+#[test]
+fn the_throughput_slice_is_the_surveys_first_four_cells() {
+    let path = dir().join("../../benches/grids/throughput-slice.toml");
+    let slice = Grid::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
+    let survey = Grid::from_file(&dir().join("survey.toml")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(slice.epochs, Some(150));
+    assert_eq!(slice.groups[..], survey.groups[..2]);
+    assert_eq!(slice.cells().len(), 4);
+}
