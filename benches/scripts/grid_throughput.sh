@@ -13,6 +13,7 @@ trap 'rm -rf "$out"' EXIT
 for rep in 1 2; do
   for workers in 2 1; do
     line=$("$exe" ablate --grid "$grid" --out "$out/w$workers-r$rep" --workers "$workers" \
+      --datasets "$root/datasets" \
       | grep "cells, .* failed, in")
     echo "workers=$workers round=$rep: $line"
   done

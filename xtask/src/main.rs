@@ -540,6 +540,10 @@ fn home() -> Result<PathBuf> {
 /// runs from any directory and survives `cargo clean`. Checks the result by
 /// running it from the filesystem root.
 fn install(exe: &Path, lt: &Libtorch, prefix: &Path) -> Result<()> {
+    // A relative --prefix is taken from the directory install was run in:
+    // the launcher must name absolute paths to run from anywhere.
+    let prefix =
+        &std::path::absolute(prefix).with_context(|| format!("--prefix {}", prefix.display()))?;
     let lib = std::fs::canonicalize(lt.dir.join("lib"))
         .with_context(|| format!("libtorch's lib in {}", lt.dir.display()))?;
     let home = prefix.join("lib").join("latentdyn");
@@ -688,6 +692,37 @@ mod tests {
             text.trim(),
             format!("latentdyn 2 {}:/elsewhere / eval x y", lib.display())
         );
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    /// A relative `--prefix` is resolved against the current directory: the
+    /// launcher names absolute paths and runs from the filesystem root.
+    #[cfg(unix)]
+    #[test]
+    fn install_resolves_a_relative_prefix() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = std::env::temp_dir().join(format!("xtask-install-rel-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(tmp.join("torch/lib")).unwrap();
+        let exe = tmp.join("fake-latentdyn");
+        std::fs::write(&exe, "#!/bin/sh\necho \"latentdyn 1\"\n").unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let lt = Libtorch {
+            dir: tmp.join("torch"),
+            venv_bin: None,
+        };
+        // The same directory as a path relative to this process's directory.
+        let cwd = std::env::current_dir().unwrap();
+        let mut relative = PathBuf::new();
+        for _ in cwd.components().skip(1) {
+            relative.push("..");
+        }
+        relative.push(tmp.join("prefix").strip_prefix("/").unwrap());
+        assert!(relative.is_relative());
+        install(&exe, &lt, &relative).unwrap();
+        let launcher = std::fs::read_to_string(tmp.join("prefix/bin/latentdyn")).unwrap();
+        let exec = launcher.lines().find(|l| l.starts_with("exec ")).unwrap();
+        assert!(exec.starts_with("exec '/"), "{exec}");
         std::fs::remove_dir_all(&tmp).unwrap();
     }
 }

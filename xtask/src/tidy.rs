@@ -313,8 +313,21 @@ fn figure_colours_are_defined_only_in_the_style_module() {
             continue;
         }
         for (n, line) in code_lines(&text) {
+            // Ink and paper (BLACK, WHITE) may appear anywhere; a hue, named
+            // or mixed, only in the style module.
+            let named = ["RED", "GREEN", "BLUE", "CYAN", "MAGENTA", "YELLOW"]
+                .into_iter()
+                .find(|c| {
+                    line.match_indices(c).any(|(i, _)| {
+                        let ident = |ch: char| ch.is_ascii_alphanumeric() || ch == '_';
+                        !line[..i].ends_with(ident) && !line[i + c.len()..].starts_with(ident)
+                    })
+                });
             assert!(
-                !line.contains("RGBColor("),
+                !line.contains("RGBColor(")
+                    && !line.contains("HSLColor(")
+                    && !line.contains("full_palette")
+                    && named.is_none(),
                 "{path}:{n}: a colour defined outside crates/experiments/src/figures/style.rs; \
                  take it from figures::style (model_colour, TRUTH, CONTEXT, …)"
             );

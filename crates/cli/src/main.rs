@@ -19,7 +19,7 @@ use commands::{ablate, data, eval, figures, fixed_points, infer, report, train};
     version,
     about,
     propagate_version = true,
-    term_width = 80
+    max_term_width = 80
 )]
 struct Cli {
     #[command(subcommand)]

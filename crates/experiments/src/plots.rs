@@ -110,14 +110,20 @@ fn draw_versus_latent<DB: DrawingBackend>(
     dataset: &str,
     cells: &[&CellSummary],
 ) -> Result<(), String> {
+    let recording = cells.iter().any(|c| c.recording.is_some());
+    // A recording has no published values to draw.
+    let key = if recording {
+        "ours: solid, ± std over seeds"
+    } else {
+        "ours: solid, ± std over seeds; published: dashed, hollow"
+    };
     let root = root
         .titled(
-            &format!("{dataset}: metrics against the latent size (ours: solid, ± std over seeds; published: dashed, hollow)"),
+            &format!("{dataset}: metrics against the latent size ({key})"),
             ("sans-serif", 20),
         )
         .map_err(|e| e.to_string())?;
     let panels = root.split_evenly((1, 3));
-    let recording = cells.iter().any(|c| c.recording.is_some());
     let metrics = if recording {
         RECORDING_METRICS
     } else {
@@ -233,9 +239,9 @@ fn draw_versus_latent<DB: DrawingBackend>(
                     )))
                     .map_err(|e| e.to_string())?;
             }
-            // A model at one latent size has no line to show in its legend.
-            let line = pts.len() > 1;
-            let value = |published| Mark::Value {
+            // The legend draws a line for ours or the published values only
+            // where the figure draws one (more than one latent size).
+            let value = |published, line| Mark::Value {
                 colour,
                 published,
                 line,
@@ -248,9 +254,11 @@ fn draw_versus_latent<DB: DrawingBackend>(
                 2,
             )?;
             for (l, m) in &pts {
-                style::draw_mark(chart.plotting_area(), (*l, m.mean), value(false))?;
+                style::draw_mark(chart.plotting_area(), (*l, m.mean), value(false, false))?;
             }
-            legend.push((value(false), format!("{model} (ours)")));
+            if !pts.is_empty() {
+                legend.push((value(false, pts.len() > 1), format!("{model} (ours)")));
+            }
             let published: Vec<(f64, f64)> = mine
                 .iter()
                 .filter_map(|c| {
@@ -263,9 +271,12 @@ fn draw_versus_latent<DB: DrawingBackend>(
             if !published.is_empty() && !recording {
                 style::draw_line(&mut chart, published.clone(), colour, Dash::Dashed, 2)?;
                 for &p in &published {
-                    style::draw_mark(chart.plotting_area(), p, value(true))?;
+                    style::draw_mark(chart.plotting_area(), p, value(true, false))?;
                 }
-                legend.push((value(true), format!("{model} (published)")));
+                legend.push((
+                    value(true, published.len() > 1),
+                    format!("{model} (published)"),
+                ));
             }
         }
         let plain = chart.plotting_area().strip_coord_spec();

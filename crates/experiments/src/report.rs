@@ -334,7 +334,7 @@ pub fn write_html(
          <li>Bold rows are the study's headline comparison: GRU against NODE at the true \
          dimensionality. Claims: <b>✓</b> holds, <b>✗</b> fails, <b>?</b> the runs cannot \
          decide it (it says what it needs).</li></ul>\n",
-        source = esc(&crate::results::source_note(cells).replace("\n  ", " ")),
+        source = esc(&crate::results::source_note(cells)),
     );
     h.push_str("<h2>The study's claims</h2>\n<ul class=\"claims\">");
     for c in claims {
@@ -363,7 +363,6 @@ pub fn write_html(
         v
     };
     if !synthetic.is_empty() {
-        let owned: Vec<CellSummary> = synthetic.iter().map(|c| (*c).clone()).collect();
         let _ = write!(
             h,
             "<h2>Results beside the published values</h2>\n<p class=\"source\">Where the \
@@ -373,7 +372,7 @@ pub fn write_html(
              <tr><th>dataset</th><th>model</th><th>L</th><th>runs</th><th>NLL{w}</th>\
              <th>published</th><th>rate R²{w}</th><th>published</th><th>state R²{w}</th>\
              <th>published</th><th>fixed points matched{b}</th></tr>\n",
-            esc(&crate::results::source_note(&owned).replace("\n  ", " ")),
+            esc(&crate::results::source_note(synthetic.iter().copied())),
             w = SOURCE_WINDOW,
             b = SOURCE_BEST,
         );

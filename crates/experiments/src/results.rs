@@ -685,44 +685,46 @@ pub fn basis_note(cells: &[CellSummary]) -> Option<String> {
     ))
 }
 
-/// Where a table's numbers come from, in words (two lines): each run's
+/// Where a table's numbers come from, in words (one line): each run's
 /// median over its reporting window (naming the windows the cells use),
 /// then mean ± sample std over seeds.
-pub fn source_note(cells: &[CellSummary]) -> String {
-    let mut windows: Vec<usize> = cells
-        .iter()
-        .map(|c| c.report_last)
-        .filter(|&w| w > 0)
-        .collect();
-    windows.sort_unstable();
-    windows.dedup();
-    let windows = match windows.as_slice() {
-        [] => "reporting window".to_owned(),
-        [w] => format!("last {w} validation epochs"),
-        many => {
-            let ablation: Vec<usize> = cells
-                .iter()
-                .filter(|c| c.model.starts_with("ablation"))
-                .map(|c| c.report_last)
-                .collect();
-            match (
-                ablation.first(),
-                many.iter().find(|w| Some(*w) != ablation.first()),
-            ) {
-                (Some(a), Some(o)) if ablation.iter().all(|w| w == a) => {
-                    format!("last {o} validation epochs (ablation: {a})")
-                }
-                _ => format!(
-                    "last {} validation epochs (by cell)",
-                    many.iter()
-                        .map(|w| w.to_string())
-                        .collect::<Vec<_>>()
-                        .join(" / ")
-                ),
+pub fn source_note<'a>(cells: impl IntoIterator<Item = &'a CellSummary>) -> String {
+    let mut ablation = Vec::new();
+    let mut rest = Vec::new();
+    for c in cells {
+        if c.report_last > 0 {
+            if c.model.starts_with("ablation") {
+                ablation.push(c.report_last);
+            } else {
+                rest.push(c.report_last);
             }
         }
+    }
+    for w in [&mut ablation, &mut rest] {
+        w.sort_unstable();
+        w.dedup();
+    }
+    let mut all: Vec<usize> = ablation.iter().chain(&rest).copied().collect();
+    all.sort_unstable();
+    all.dedup();
+    let windows = match (all.as_slice(), ablation.as_slice(), rest.as_slice()) {
+        ([], ..) => "reporting window".to_owned(),
+        ([w], ..) => format!("last {w} validation epochs"),
+        (_, [a], [o]) => format!("last {o} validation epochs (ablation: {a})"),
+        (many, ..) => format!(
+            "last {} validation epochs (by cell)",
+            many.iter()
+                .map(|w| w.to_string())
+                .collect::<Vec<_>>()
+                .join(" / ")
+        ),
     };
-    format!("each run's median over its {windows},\n  then mean ± std over seeds")
+    format!("each run's median over its {windows}, then mean ± std over seeds")
+}
+
+/// [`source_note`] on two lines for the plain-text tables.
+fn source_lines<'a>(cells: impl IntoIterator<Item = &'a CellSummary>) -> String {
+    source_note(cells).replacen(", then", ",\n  then", 1)
 }
 
 /// The mark of a comparison: `✓` within the published band, `✗` outside,
@@ -750,10 +752,15 @@ fn cell_heading(c: &CellSummary) -> String {
             n => format!("{n} seeds"),
         }
     );
-    if c.diverged > 0 {
-        h.push_str(&format!(" ({} diverged, not in the mean)", c.diverged));
-    }
     h.push('\n');
+    if c.diverged > 0 {
+        // Its own line: appended to a long heading it would wrap and read
+        // as a metric row.
+        h.push_str(&format!(
+            "  ({} diverged run(s), not in the mean)\n",
+            c.diverged
+        ));
+    }
     h
 }
 
@@ -776,7 +783,7 @@ pub fn table(all: &[CellSummary]) -> String {
     let cells = &cells[..];
     out.push_str(&format!(
         "results: {}\n  {:<37} {:<16} {}\n",
-        source_note(cells),
+        source_lines(cells),
         "",
         "ours",
         "published"
@@ -855,10 +862,9 @@ pub fn recording_table(cells: &[&CellSummary]) -> String {
     if cells.is_empty() {
         return String::new();
     }
-    let owned: Vec<CellSummary> = cells.iter().map(|c| (*c).clone()).collect();
     let mut out = format!(
         "recordings (no ground truth: scored by co-smoothing and decoding):\n  {}\n",
-        source_note(&owned)
+        source_lines(cells.iter().copied())
     );
     for c in cells {
         let Some(values) = c.recording_columns(|m| m.display(4)) else {
@@ -938,6 +944,61 @@ mod tests {
         let only = summarise(&[row(1, RunStatus::Interrupted, 800, 0.40)]).unwrap();
         assert!(!only[0].comparable() && only[0].within().is_none());
         assert!(table(&only).contains("1 run(s) not finished yet"));
+    }
+
+    /// The source note names each window once: one window alone, the
+    /// ablation's beside the rest's, or every window by cell when either
+    /// side has more than one.
+    #[test]
+    fn source_note_names_the_windows_the_cells_use() {
+        let cell = |model: &str, report_last: usize| {
+            let row = RunRow {
+                dataset: "study:arneodo".into(),
+                model: model.into(),
+                latent: 3,
+                seed: 0,
+                status: RunStatus::Completed,
+                epochs_done: 3000,
+                epochs: 3000,
+                nll: 1.37,
+                rate_r2: 0.9,
+                state_r2: 0.9,
+                latent_r2: 0.9,
+                recording: None,
+                nll_basis: NllBasis::Full,
+                batch_size: 650,
+                report_last,
+                fixed_points: None,
+                fixed_points_study: None,
+                peak_rss_mib: None,
+                wall_seconds: 1.0,
+                dir: PathBuf::from("x"),
+            };
+            summarise(&[row]).unwrap().remove(0)
+        };
+        let note = |cells: &[CellSummary]| source_note(cells);
+        let (node, gru) = (cell("node", 500), cell("gru", 500));
+        let (ab0, ab1) = (cell("ablation0", 100), cell("ablation1", 100));
+        assert_eq!(
+            note(&[node.clone(), gru.clone()]),
+            "each run's median over its last 500 validation epochs, then mean ± std over seeds"
+        );
+        assert!(note(&[node.clone(), ab0.clone(), ab1.clone()])
+            .contains("last 500 validation epochs (ablation: 100),"));
+        // Only ablations, all at 100: one window, nothing to tell apart.
+        assert!(note(&[ab0.clone(), ab1]).contains("its last 100 validation epochs,"));
+        // Two windows outside the ablation: by cell, every window named.
+        let short = cell("gru", 50);
+        assert!(note(&[short.clone(), node.clone(), ab0.clone()])
+            .contains("last 50 / 100 / 500 validation epochs (by cell)"));
+        assert!(note(&[short, node]).contains("last 50 / 500 validation epochs (by cell)"));
+        // An ablation at the main window and another at 100: by cell.
+        let ab_long = cell("ablation2", 500);
+        assert!(note(&[gru, ab0, ab_long]).contains("last 100 / 500 validation epochs (by cell)"));
+        assert_eq!(
+            source_lines(&[cell("node", 500)]),
+            "each run's median over its last 500 validation epochs,\n  then mean ± std over seeds"
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ use latentdyn_experiments::runner::ensure_datasets;
 use latentdyn_experiments::{
     run_cells, slurm, CellState, Event, Grid, RunnerOptions, WorkerCommand,
 };
+use latentdyn_models::DeviceChoice;
 
 use super::report::report;
 
@@ -22,7 +23,8 @@ pub struct AblateArgs {
     /// Grid: smoke (default), quick, paper, or a grid .toml file.
     #[arg(long, default_value = "smoke")]
     grid: String,
-    /// Where the runs go: `<out>/<grid>/` (`--root` is its old name).
+    /// Where the runs go: `<out>/<grid>/`, with the grid's results.csv and
+    /// report/ (`--root` is its old name).
     #[arg(long, default_value = "runs", alias = "root")]
     out: PathBuf,
     /// Where datasets are written and looked up.
@@ -34,8 +36,9 @@ pub struct AblateArgs {
     /// Parallel workers (default: one per core, or one per GPU).
     #[arg(long)]
     workers: Option<usize>,
-    /// auto (every GPU when present, else the CPU), cpu, cuda (every GPU) or
-    /// cuda:N (GPU N only), as `train --device` takes it.
+    /// auto (every GPU when present, else the CPU), cpu, cuda (every GPU;
+    /// in `train` it means cuda:0) or cuda:N (GPU N only), spelt as `train
+    /// --device` takes them.
     #[arg(long, default_value = "auto")]
     device: String,
     /// Write a SLURM job-array script to this file, and exit: task i of N
@@ -44,11 +47,49 @@ pub struct AblateArgs {
     emit_slurm: Option<PathBuf>,
     /// The SLURM script's array tasks, the N of each task's `--shard i/N`
     /// (`--shards` is its old name).
-    #[arg(long, default_value_t = 8, alias = "shards", value_name = "N")]
+    #[arg(
+        long,
+        default_value_t = 8,
+        alias = "shards",
+        value_name = "N",
+        requires = "emit_slurm"
+    )]
     tasks: usize,
     /// Only list the cells and their state.
     #[arg(long)]
     dry_run: bool,
+}
+
+/// The GPUs a grid's workers use for `--device SPEC` (0: the CPU) and, for
+/// `cuda:N`, that one GPU's index; `visible` counts the CUDA devices. The
+/// spelling is `train --device`'s (`DeviceChoice`), with one difference:
+/// `cuda` (or `gpu`) here means every GPU, not the first.
+fn grid_devices(spec: &str, visible: impl Fn() -> usize) -> Result<(usize, Option<usize>)> {
+    let every = matches!(spec.trim().to_ascii_lowercase().as_str(), "cuda" | "gpu");
+    let choice: DeviceChoice = if every {
+        DeviceChoice::Auto
+    } else {
+        // Its message starts "device `SPEC`: …".
+        spec.parse().map_err(|e| anyhow::anyhow!("--{e}"))?
+    };
+    match choice {
+        DeviceChoice::Cpu => Ok((0, None)),
+        DeviceChoice::Auto => {
+            let n = visible();
+            if every && n == 0 {
+                bail!("--device {spec}: no CUDA device is visible");
+            }
+            Ok((n, None))
+        }
+        DeviceChoice::Cuda(n) => match visible() {
+            0 => bail!("--device {spec}: no CUDA device is visible"),
+            count if n >= count => bail!(
+                "--device {spec}: {count} CUDA device(s) visible, so N is 0 to {}",
+                count - 1
+            ),
+            _ => Ok((1, Some(n))),
+        },
+    }
 }
 
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {
@@ -111,39 +152,7 @@ pub fn run(args: AblateArgs) -> Result<()> {
     grid.save_into(&root)
         .with_context(|| format!("recording the grid in {}", root.display()))?;
     let visible = || usize::try_from(tch::Cuda::device_count()).unwrap_or(0);
-    // `cuda:N`: that GPU alone.
-    let only: Option<usize> = match args.device.strip_prefix("cuda:") {
-        Some(n) => {
-            let n: usize = n.parse().map_err(|_| {
-                anyhow::anyhow!("--device {}: N in cuda:N is a GPU index", args.device)
-            })?;
-            let count = visible();
-            if count == 0 {
-                bail!("--device {}: no CUDA device is visible", args.device);
-            }
-            if n >= count {
-                bail!(
-                    "--device {}: {count} CUDA device(s) visible, so N is 0 to {}",
-                    args.device,
-                    count - 1
-                );
-            }
-            Some(n)
-        }
-        None => None,
-    };
-    let gpus = match (args.device.as_str(), only) {
-        (_, Some(_)) => 1,
-        ("cpu", _) => 0,
-        ("auto" | "cuda", _) => {
-            let n = visible();
-            if args.device == "cuda" && n == 0 {
-                bail!("--device cuda: no CUDA device is visible");
-            }
-            n
-        }
-        (other, _) => bail!("--device {other}: use auto, cpu, cuda or cuda:N"),
-    };
+    let (gpus, only) = grid_devices(&args.device, visible)?;
     let mut opts = RunnerOptions::sized(
         root.clone(),
         args.datasets.clone(),
@@ -162,16 +171,23 @@ pub fn run(args: AblateArgs) -> Result<()> {
         "{}",
         super::common::wrap(&format!("grid `{}`: {}", grid.name, grid.description))
     );
+    let count = |n: usize, one: &str| match n {
+        1 => format!("1 {one}"),
+        n => format!("{n} {one}s"),
+    };
     println!(
-        "grid `{}`: {} cells{} -> {} ({} workers × {} threads, {})",
-        grid.name,
-        cells.len(),
-        args.shard
-            .map_or(String::new(), |(i, n)| format!(" (shard {i}/{n})")),
-        root.display(),
-        opts.workers,
-        opts.threads_per_worker,
-        opts.devices.join(", ")
+        "{}",
+        super::common::wrap(&format!(
+            "grid `{}`: {}{} -> {} ({} × {}, {})",
+            grid.name,
+            count(cells.len(), "cell"),
+            args.shard
+                .map_or(String::new(), |(i, n)| format!(" (shard {i}/{n})")),
+            root.display(),
+            count(opts.workers, "worker"),
+            count(opts.threads_per_worker, "thread"),
+            opts.devices.join(", ")
+        ))
     );
     if args.dry_run {
         for c in &cells {
@@ -261,5 +277,37 @@ fn state_word(s: &CellState) -> &'static str {
         CellState::Diverged(_) => "diverged",
         CellState::Failed(_) => "FAILED",
         CellState::Pending => "pending",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grid_devices;
+
+    /// `--device` is spelt as `train` spells it, except that `cuda` means
+    /// every GPU; a missing or out-of-range GPU is refused by name.
+    #[test]
+    fn grid_devices_follow_train_spelling() {
+        let none = || 0;
+        let two = || 2;
+        assert_eq!(grid_devices("cpu", two).unwrap(), (0, None));
+        assert_eq!(grid_devices("auto", none).unwrap(), (0, None));
+        assert_eq!(grid_devices("auto", two).unwrap(), (2, None));
+        assert_eq!(grid_devices("CUDA", two).unwrap(), (2, None));
+        assert_eq!(grid_devices(" gpu ", two).unwrap(), (2, None));
+        assert_eq!(grid_devices("cuda:1", two).unwrap(), (1, Some(1)));
+        assert_eq!(grid_devices("Cuda:0", two).unwrap(), (1, Some(0)));
+        let err = |spec: &str, visible: fn() -> usize| {
+            grid_devices(spec, visible).unwrap_err().to_string()
+        };
+        assert!(err("cuda", none).contains("no CUDA device is visible"));
+        assert!(err("cuda:0", none).contains("no CUDA device is visible"));
+        assert!(err("cuda:2", two).contains("2 CUDA device(s) visible, so N is 0 to 1"));
+        let bad = err("cuda:x", two);
+        assert!(
+            bad.starts_with("--device `cuda:x`") && bad.contains("not a number"),
+            "{bad}"
+        );
+        assert!(err("tpu", two).contains("expected auto, cpu, cuda or cuda:N"));
     }
 }

@@ -188,7 +188,8 @@ fn train_with_bar(cfg: &RunConfig, data: &Data, opts: &RunOptions) -> Result<Sum
     let summary = train(cfg, data, opts, &mut |r| {
         let msg = epoch_message(r);
         if plain && ((r.epoch + 1) % every == 0 || r.epoch + 1 == cfg.train.epochs) {
-            eprintln!("epoch {}/{} {msg}", r.epoch + 1, cfg.train.epochs);
+            let line = format!("epoch {}/{} {msg}", r.epoch + 1, cfg.train.epochs);
+            eprintln!("{}", super::common::wrap(&line));
         }
         bar.set_position(r.epoch as u64 + 1);
         bar.set_message(msg);
@@ -206,20 +207,27 @@ fn epoch_message(r: &latentdyn_train::EpochRecord) -> String {
             m.nll, m.rate_r2, m.state_r2
         ),
         latentdyn_train::Scores::Recording(m) => {
+            // Single spaces: with every score it still fits 80 columns.
             let mut s = format!("NLL in {:.4}", m.nll);
             if let Some(v) = m.co_bps {
-                s.push_str(&format!("  co-bps {v:.4}"));
+                s.push_str(&format!(" co-bps {v:.3}"));
             }
             if let Some(v) = m.velocity_r2 {
-                s.push_str(&format!("  vel R² {v:.3}"));
+                s.push_str(&format!(" vel R² {v:.3}"));
             }
             if let Some(v) = m.psth_r2 {
-                s.push_str(&format!("  PSTH R² {v:.3}"));
+                s.push_str(&format!(" PSTH R² {v:.3}"));
             }
             s
         }
     };
-    format!("loss {:.4}  valid {scores}  K {}", r.train_loss, r.horizon)
+    // A recording's scores are all of validation trials ("NLL in": of the
+    // held-in units); its line drops the word to fit 80 columns.
+    let valid = match r.metrics {
+        latentdyn_train::Scores::Truth(_) => "valid ",
+        latentdyn_train::Scores::Recording(_) => "",
+    };
+    format!("loss {:.4}  {valid}{scores}  K {}", r.train_loss, r.horizon)
 }
 
 /// `1 epoch`, `300 epochs`.
@@ -259,5 +267,40 @@ fn print_summary(dir: &Path, s: &Summary) {
             }
         }
         println!("{line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::epoch_message;
+    use latentdyn_analysis::RecordingMetrics;
+    use latentdyn_train::{EpochRecord, Scores};
+
+    /// The bar's second line ("  " + message) fits 80 columns on a
+    /// recording with every score, at its widest plausible values
+    /// (negative scores, a three-digit horizon).
+    #[test]
+    fn epoch_message_fits_80_columns_with_every_score() {
+        let r = EpochRecord {
+            epoch: 2999,
+            horizon: 140,
+            train_loss: 1.2345,
+            valid_loss: 1.2345,
+            metrics: Scores::Recording(RecordingMetrics {
+                nll: 1.2345,
+                co_bps: Some(-0.1234),
+                heldin_bps: Some(-0.1234),
+                velocity_r2: Some(-0.123),
+                psth_r2: Some(-0.123),
+            }),
+            seconds: 1.0,
+        };
+        let msg = epoch_message(&r);
+        assert!(msg.contains("co-bps") && msg.contains("PSTH R²"), "{msg}");
+        assert!(
+            2 + msg.chars().count() <= 80,
+            "{} columns: {msg}",
+            2 + msg.chars().count()
+        );
     }
 }

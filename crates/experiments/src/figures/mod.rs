@@ -667,13 +667,20 @@ impl Figure for EigenFigure {
             .truth
             .len()
             .max(self.points.iter().map(|p| p.0 + 1).max().unwrap_or(0));
-        for k in 0..n.min(8) {
+        // Four shapes: past four points a shape stands for every fourth.
+        for k in 0..n.min(4) {
             let mark = Mark::Shape {
                 k,
                 colour: style::CONTEXT,
                 size: 6,
             };
-            legend.push((mark, format!("fixed point {}", k + 1)));
+            let same: Vec<String> = (k..n).step_by(4).map(|j| (j + 1).to_string()).collect();
+            let label = match same.as_slice() {
+                [one] => format!("fixed point {one}"),
+                many if many.len() > 3 => format!("fixed points {}, …", many[..3].join(", ")),
+                many => format!("fixed points {}", many.join(", ")),
+            };
+            legend.push((mark, label));
         }
         let whose = |colour, size| Mark::Shape { k: 0, colour, size };
         if !self.truth.is_empty() {
