@@ -129,10 +129,7 @@ fn bench_train_step(c: &mut Criterion) {
 criterion_group!(benches, bench_train_step);
 
 fn main() {
-    // As the `latentdyn` binary does (see latentdyn_models::runtime).
-    if let Err(e) = latentdyn_models::runtime::restart_with_tuned_runtime() {
-        eprintln!("note: could not restart with the OpenMP and malloc settings ({e})");
-    }
+    latentdyn_benches::restart_tuned();
     benches();
     Criterion::default().configure_from_args().final_summary();
 }

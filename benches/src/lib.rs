@@ -101,3 +101,13 @@ pub fn train_step(
     out.backward(&loss).expect("backward");
     adam.step();
 }
+
+/// Restarts the bench process with the OpenMP and malloc settings the
+/// `latentdyn` binary runs with (`latentdyn_models::runtime`), or says why
+/// it could not: every timing bench calls it first, so that both sides of a
+/// comparison run as a user's training run does.
+pub fn restart_tuned() {
+    if let Err(e) = latentdyn_models::runtime::restart_with_tuned_runtime() {
+        eprintln!("note: could not restart with the OpenMP and malloc settings ({e})");
+    }
+}
