@@ -651,34 +651,38 @@ mod tests {
         std::fs::remove_dir_all(&tmp).unwrap();
     }
 
+    /// A stand-in for the latentdyn binary at `exe`: a script that prints
+    /// its version, library path, working directory and arguments.
+    #[cfg(unix)]
+    fn stand_in(exe: &Path, version: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(
+            exe,
+            format!("#!/bin/sh\necho \"latentdyn {version} $LD_LIBRARY_PATH $(pwd) $*\"\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
     /// The launcher runs the copy from any directory with libtorch's lib on
     /// the library path (a stand-in binary prints what it was given), and
     /// a reinstall replaces the copy.
     #[cfg(unix)]
     #[test]
     fn install_writes_a_launcher_that_finds_libtorch_from_anywhere() {
-        use std::os::unix::fs::PermissionsExt;
         let tmp = std::env::temp_dir().join(format!("xtask-install-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
         let torch = tmp.join("torch dir");
         std::fs::create_dir_all(torch.join("lib")).unwrap();
         let exe = tmp.join("fake-latentdyn");
-        let write_exe = |version: &str| {
-            std::fs::write(
-                &exe,
-                format!("#!/bin/sh\necho \"latentdyn {version} $LD_LIBRARY_PATH $(pwd) $*\"\n"),
-            )
-            .unwrap();
-            std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
-        };
-        write_exe("1");
+        stand_in(&exe, "1");
         let lt = Libtorch {
             dir: torch.clone(),
             venv_bin: None,
         };
         let prefix = tmp.join("prefix");
         install(&exe, &lt, &prefix).unwrap();
-        write_exe("2");
+        stand_in(&exe, "2");
         install(&exe, &lt, &prefix).unwrap();
         let out = Command::new(prefix.join("bin/latentdyn"))
             .args(["eval", "x y"])
@@ -700,13 +704,11 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn install_resolves_a_relative_prefix() {
-        use std::os::unix::fs::PermissionsExt;
         let tmp = std::env::temp_dir().join(format!("xtask-install-rel-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir_all(tmp.join("torch/lib")).unwrap();
         let exe = tmp.join("fake-latentdyn");
-        std::fs::write(&exe, "#!/bin/sh\necho \"latentdyn 1\"\n").unwrap();
-        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        stand_in(&exe, "1");
         let lt = Libtorch {
             dir: tmp.join("torch"),
             venv_bin: None,
