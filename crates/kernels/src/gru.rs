@@ -31,7 +31,7 @@
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, ArrayD, ArrayView2, ArrayView3, Axis};
 
-use crate::activation::{sigmoid, tanh};
+use crate::activation::{sigmoid, tanh, MulAdd};
 use crate::{pool, KernelError};
 
 /// One direction's parameters in PyTorch's layout.
@@ -147,7 +147,7 @@ crate::simd::avx2_dispatch! {
 }
 
 #[inline(always)]
-fn forward_portable(
+fn forward_portable<M: MulAdd>(
     x: Array2<f32>,
     steps: usize,
     batch: usize,
@@ -227,8 +227,8 @@ fn forward_portable(
                 .zip(hr)
                 .zip(z_row.iter_mut().zip(z_pre.iter().zip(hz)))
             {
-                *o = sigmoid(a + b2);
-                *oz = sigmoid(c + d);
+                *o = sigmoid::<M>(a + b2);
+                *oz = sigmoid::<M>(c + d);
             }
             for (((g, &hn), &bn), (nj, (&xn, &rj))) in ghn_row
                 .iter_mut()
@@ -237,7 +237,7 @@ fn forward_portable(
                 .zip(n_row.iter_mut().zip(gi_n.iter().zip(r_row.iter())))
             {
                 *g = hn + bn;
-                *nj = tanh(xn + rj * *g);
+                *nj = tanh::<M>(M::mul_add(rj, *g, xn));
             }
             for (((out, &p), &zj), &nj) in next_row
                 .iter_mut()
@@ -245,7 +245,7 @@ fn forward_portable(
                 .zip(z_row.iter())
                 .zip(n_row.iter())
             {
-                *out = (1.0 - zj) * nj + zj * p;
+                *out = M::mul_add(zj, p, (1.0 - zj) * nj);
             }
         }
     }
@@ -292,7 +292,7 @@ crate::simd::avx2_dispatch! {
 const CHUNK: usize = 3;
 
 #[inline(always)]
-fn backward_portable(
+fn backward_portable<M: MulAdd>(
     tape: &DirectionTape,
     p: &GruParams,
     d_out: OutputGrad<'_>,
@@ -349,7 +349,7 @@ fn backward_portable(
             for j in 0..hid {
                 let d = dh_row[j];
                 let (rj, zj, nj) = (r[j], z[j], n[j]);
-                let dan = d * (1.0 - zj) * (1.0 - nj * nj);
+                let dan = d * (1.0 - zj) * M::mul_add(-nj, nj, 1.0);
                 let dar = dan * gn[j] * rj * (1.0 - rj);
                 let daz = d * (hp[j] - nj) * zj * (1.0 - zj);
                 gh_r[j] = dar;

@@ -7,6 +7,7 @@
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
 
+use crate::activation::MulAdd;
 use crate::pool;
 use crate::split::{row_parts, two, Threads};
 use crate::KernelError;
@@ -145,7 +146,7 @@ crate::simd::avx2_dispatch! {
 }
 
 #[inline(always)]
-fn mlp_forward_portable(
+fn mlp_forward_portable<M: MulAdd>(
     this: &MlpParams,
     z: ArrayView2<'_, f32>,
     mut out: ArrayViewMut2<'_, f32>,
@@ -162,7 +163,7 @@ fn mlp_forward_portable(
             for (k, &zk) in zr.iter().enumerate() {
                 let wk = this.w1t.row(k);
                 for (a, &w) in ar.iter_mut().zip(wk.as_slice().expect("contiguous")) {
-                    *a += zk * w;
+                    *a = M::mul_add(zk, w, *a);
                 }
             }
         }
@@ -175,7 +176,7 @@ fn mlp_forward_portable(
         for (ar, mut or) in act.outer_iter().zip(out.outer_iter_mut()) {
             let ar = ar.as_slice().expect("contiguous");
             for ((o, w), &bj) in or.iter_mut().zip(this.w2.outer_iter()).zip(&this.b2) {
-                *o = bj + dot(ar, w.as_slice().expect("contiguous"));
+                *o = bj + dot::<M>(ar, w.as_slice().expect("contiguous"));
             }
         }
     } else {
@@ -187,7 +188,7 @@ fn mlp_forward_portable(
 /// Given ∂loss/∂f(z) = `g`, accumulates the parameters' gradients into
 /// `grads` and returns ∂loss/∂z.
 #[inline(always)]
-fn mlp_vjp_portable(
+fn mlp_vjp_portable<M: MulAdd>(
     this: &MlpParams,
     z: ArrayView2<'_, f32>,
     act: ArrayView2<'_, f32>,
@@ -208,19 +209,19 @@ fn mlp_vjp_portable(
             for (j, &gj) in gr.iter().enumerate() {
                 grads.b2[j] += gj;
                 let mut w2g = grads.w2.row_mut(j);
-                axpy(w2g.as_slice_mut().expect("contiguous"), gj, ar);
-                axpy(gp, gj, this.w2.row(j).as_slice().expect("contiguous"));
+                axpy::<M>(w2g.as_slice_mut().expect("contiguous"), gj, ar);
+                axpy::<M>(gp, gj, this.w2.row(j).as_slice().expect("contiguous"));
             }
             for (p, &a) in gp.iter_mut().zip(ar) {
                 *p *= 1.0 - a * a;
             }
-            axpy(grads.b1.as_slice_mut().expect("contiguous"), 1.0, gp);
+            axpy::<M>(grads.b1.as_slice_mut().expect("contiguous"), 1.0, gp);
             let zr = z.row(row);
             let mut gzr = gz.row_mut(row);
             for (k, (&zk, o)) in zr.iter().zip(gzr.iter_mut()).enumerate() {
                 let mut w1g = grads.w1t.row_mut(k);
-                axpy(w1g.as_slice_mut().expect("contiguous"), zk, gp);
-                *o = dot(gp, this.w1t.row(k).as_slice().expect("contiguous"));
+                axpy::<M>(w1g.as_slice_mut().expect("contiguous"), zk, gp);
+                *o = dot::<M>(gp, this.w1t.row(k).as_slice().expect("contiguous"));
             }
         }
     } else {
@@ -238,27 +239,27 @@ fn mlp_vjp_portable(
 
 /// Σ a·b with eight partial sums, so that the loop vectorises.
 #[inline(always)]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
+fn dot<M: MulAdd>(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0.0f32; 8];
     let (ac, ar) = a.split_at(a.len() - a.len() % 8);
     let (bc, br) = b.split_at(ac.len().min(b.len()));
     for (x, y) in ac.chunks_exact(8).zip(bc.chunks_exact(8)) {
         for i in 0..8 {
-            acc[i] += x[i] * y[i];
+            acc[i] = M::mul_add(x[i], y[i], acc[i]);
         }
     }
     let mut s: f32 = acc.iter().sum();
     for (x, y) in ar.iter().zip(br) {
-        s += x * y;
+        s = M::mul_add(*x, *y, s);
     }
     s
 }
 
 /// y += a·x.
 #[inline(always)]
-fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
+fn axpy<M: MulAdd>(y: &mut [f32], a: f32, x: &[f32]) {
     for (yi, &xi) in y.iter_mut().zip(x) {
-        *yi += a * xi;
+        *yi = M::mul_add(a, xi, *yi);
     }
 }
 
