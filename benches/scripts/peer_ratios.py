@@ -44,11 +44,31 @@ def peer(out, rnd):
     return res
 
 
+def find(results, suffix):
+    """The point estimate whose bench id ends in `suffix`, or None."""
+    return next((v for k, v in results.items() if k.endswith(suffix)), None)
+
+
+def pair(mine, ref):
+    """`ours / theirs` and their ratio, or dashes where one side is missing."""
+    if mine is None or ref is None:
+        return ["–", "–"]
+    return [f"{mine:.1f} / {ref:.1f}", f"{mine / ref:.2f}"]
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     out = Path(sys.argv[1])
+    for name in ("ours_step_1.txt", "ours_step_2.txt"):
+        if not (out / name).exists():
+            sys.exit(f"peer_ratios: no {out / name} (run peer_round.sh {out} first)")
+    for r in (1, 2):
+        if not (out / f"peer_{r}.json").exists() and not (out / f"peer_{r}.txt").exists():
+            sys.exit(f"peer_ratios: no {out}/peer_{r}.json or .txt (the reference's output)")
     ours = [criterion(out / f"ours_step_{r}.txt") for r in (1, 2)]
+    if not ours[0]:
+        sys.exit(f"peer_ratios: no criterion results in {out / 'ours_step_1.txt'}")
     share = [shares(out / f"ours_step_{r}.txt") for r in (1, 2)]
     theirs = [peer(out, r) for r in (1, 2)]
     configs = [k.split("/")[-1] for k in ours[0]]
@@ -58,9 +78,8 @@ def main():
     for c in configs:
         cells = []
         for r in (0, 1):
-            mine = next(v for k, v in ours[r].items() if k.endswith("/" + c))
-            ref = theirs[r][c][0]
-            cells += [f"{mine:.1f} / {ref:.1f}", f"{mine / ref:.2f}"]
+            ref = theirs[r].get(c, (None, None))[0]
+            cells += pair(find(ours[r], "/" + c), ref)
         sh = " / ".join(share[r].get(c, "?") for r in (0, 1))
         print(f"| {c} | {' | '.join(cells)} | {sh} % |")
     epoch_file = out / "ours_epoch_1.txt"
@@ -70,14 +89,12 @@ def main():
         print("| model | valid: ours / PyTorch (ms) | ratio | epoch: ours / PyTorch (ms) | ratio |")
         print("|---|---|---|---|---|")
         for c in configs:
-            v = next((x for k, x in ep.items() if k.endswith("valid/" + c)), None)
-            e = next((x for k, x in ep.items() if k.endswith("epoch/" + c)), None)
-            step, valid = theirs[0][c]
-            if v is None or e is None or valid is None:
-                continue
-            ref_epoch = 2 * step + valid
-            print(f"| {c} | {v:.1f} / {valid:.1f} | {v / valid:.2f} "
-                  f"| {e:.1f} / {ref_epoch:.1f} | {e / ref_epoch:.2f} |")
+            v, e = find(ep, "valid/" + c), find(ep, "epoch/" + c)
+            step, valid = theirs[0].get(c, (None, None))
+            if v is None and e is None:
+                continue  # the epoch bench does not time this configuration
+            ref_epoch = None if step is None or valid is None else 2 * step + valid
+            print(f"| {c} | {' | '.join(pair(v, valid) + pair(e, ref_epoch))} |")
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@
 //! [`MulAdd`], how a kernel's copy computes a·b + c.
 
 /// How a kernel's copy computes a·b + c: [`Fused`] in the copy compiled
-/// with AVX2 + FMA (one instruction, one rounding), [`Unfused`] in the
-/// baseline copy, where a fused multiply-add would be a libm call. The
+/// with AVX2 + FMA (one instruction, one rounding) and on AArch64,
+/// [`Unfused`] in the x86-64 baseline copy, where a fused multiply-add would
+/// be a libm call. The
 /// dispatch (`simd::avx2_dispatch`) picks the flavour with the copy, so
 /// the polynomial in [`exp`] and the kernels' multiply-add loops run as
 /// FMAs wherever the CPU has them.
@@ -14,9 +15,14 @@ pub(crate) trait MulAdd {
 }
 
 /// a·b + c in one rounding (`f32::mul_add`), for copies compiled with FMA.
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    allow(dead_code)
+)]
 pub(crate) enum Fused {}
 
-/// a·b + c as a product and a sum, for the baseline copy.
+/// a·b + c as a product and a sum, for the x86-64 baseline copy.
+#[cfg_attr(target_arch = "aarch64", allow(dead_code))]
 pub(crate) enum Unfused {}
 
 impl MulAdd for Fused {

@@ -23,8 +23,9 @@
 //! - their building blocks: [`gru`] (one GRU direction, forward and
 //!   backward), [`mlp`] (the two-layer tanh MLP and its vector–Jacobian
 //!   product);
-//! - shared machinery: `activation` (branch-free exp, sigmoid, tanh),
-//!   `simd` (the AVX2 dispatch, the crate's only `unsafe`), `pool`
+//! - shared machinery: `activation` (branch-free exp, sigmoid, tanh, and
+//!   `MulAdd`, how a copy computes a·b + c), `simd` (the AVX2 dispatch,
+//!   fused multiply-adds in its AVX2 copies, the crate's only `unsafe`), `pool`
 //!   (recycled buffers), [`split`] (the thread split).
 //!
 //! Invariant: every kernel computes the same function and gradients as the

@@ -9,8 +9,8 @@ use crate::activation::{tanh, MulAdd};
 
 /// Defines `$name` as a call of the `#[inline(always)]` function
 /// `$portable::<M: MulAdd>` that runs a copy compiled with AVX2 + FMA and
-/// `M = Fused` when the CPU has them, and the baseline copy with
-/// `M = Unfused` otherwise.
+/// `M = Fused` when the CPU has them, and the baseline copy otherwise
+/// (`M = Unfused` on x86-64; `Fused` on AArch64, where FMA is always there).
 macro_rules! avx2_dispatch {
     ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) $(-> $ret:ty)? => $portable:ident) => {
         $(#[$m])*
@@ -29,7 +29,12 @@ macro_rules! avx2_dispatch {
                     return unsafe { avx2($($arg),*) };
                 }
             }
-            $portable::<$crate::activation::Unfused>($($arg),*)
+            // Every AArch64 CPU has FMA; elsewhere the baseline is unfused.
+            #[cfg(target_arch = "aarch64")]
+            use $crate::activation::Fused as Baseline;
+            #[cfg(not(target_arch = "aarch64"))]
+            use $crate::activation::Unfused as Baseline;
+            $portable::<Baseline>($($arg),*)
         }
     };
 }
@@ -56,6 +61,14 @@ mod tests {
         super::tanh_slice(&mut a);
         let mut b = xs.clone();
         super::tanh_slice_portable::<crate::activation::Unfused>(&mut b);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // The AVX2 copy is the fused flavour, to the bit.
+            let mut c = xs.clone();
+            super::tanh_slice_portable::<crate::activation::Fused>(&mut c);
+            assert_eq!(a, c);
+        }
         for ((&x, &p), &q) in xs.iter().zip(&a).zip(&b) {
             assert!((p - q).abs() <= 4.0 * f32::EPSILON, "tanh({x}): {p} vs {q}");
             assert!((f64::from(p) - f64::from(x).tanh()).abs() < 3e-7);
