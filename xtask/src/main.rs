@@ -29,7 +29,8 @@ cargo xtask <command> [args]
 
 commands:
   setup           provision libtorch (venv with torch==2.11.0, or $LIBTORCH) and link .libtorch
-  test [ARGS]     setup, then run every test of the workspace (ARGS go to cargo test)
+  test [ARGS]     setup, then run every test of the workspace in release mode, sharing
+                  the release build with `ablate` (ARGS go to cargo test)
   ablate [ARGS]   setup, build latentdyn in release mode and run `latentdyn ablate ARGS`
   figures [DIR…]  regenerate results.csv, figures and report/index.html of grid
                   directories (default runs/smoke), analysing runs not yet analysed
@@ -45,8 +46,8 @@ commands:
                   the binary is copied to DIR/lib/latentdyn/ and DIR/bin/latentdyn
                   starts it with this libtorch on the library path
   bench [ARGS]    setup, then run the criterion benches (ARGS go to cargo bench)
-  ci              fmt check, clippy -D warnings, rustdoc -D warnings, then test:
-                  what CI's lint job runs
+  ci              fmt check, clippy -D warnings, rustdoc -D warnings, then the tests in
+                  the dev profile (debug assertions, overflow checks): CI's lint job
 
 environment:
   LIBTORCH         use this libtorch instead of provisioning one
@@ -78,10 +79,21 @@ fn run() -> Result<()> {
         "test" => {
             let lt = ensure_libtorch(&root)?;
             ensure_browser();
+            // Release mode: the tests run the arithmetic that ships, several
+            // times faster than the dev profile, and share every artifact with
+            // the binary that `ablate`, `smoke` and `slurm-test` build (the
+            // tidy test `the_binary_and_the_tests_share_one_build`). Debug
+            // assertions and overflow checks run in `ci`'s dev-profile tests.
             cargo(&root, &lt)
-                .args(["test", "--workspace", "--features", TEST_FEATURES])
+                .args([
+                    "test",
+                    "--release",
+                    "--workspace",
+                    "--features",
+                    TEST_FEATURES,
+                ])
                 .args(&rest)
-                .status_ok("cargo test")
+                .status_ok("cargo test --release")
         }
         "ablate" => {
             let lt = ensure_libtorch(&root)?;

@@ -194,6 +194,78 @@ fn ci_runs_the_readme_test_command() {
     assert!(Path::new(&root.join("docs/ARCHITECTURE.md")).exists());
 }
 
+/// Each package of a `cargo tree` as `{p}` (name, version, path) → the
+/// feature lists it is built with (a package built for the host and for
+/// the target may appear twice).
+fn resolved_features(args: &[&str]) -> BTreeMap<String, Vec<String>> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(super::repo_root())
+        .args([
+            "tree",
+            "--offline",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}|{f}",
+        ])
+        .args(args)
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        out.status.success(),
+        "cargo tree {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let line = line.trim_end_matches(" (*)");
+        let Some((package, features)) = line.split_once('|') else {
+            continue;
+        };
+        let list = map.entry(package.to_string()).or_default();
+        if !list.iter().any(|f| f == features) {
+            list.push(features.to_string());
+            list.sort();
+        }
+    }
+    map
+}
+
+/// `cargo xtask test` builds the tests in release mode, and `cargo xtask
+/// ablate`, `smoke` and `slurm-test` then build the `latentdyn` binary:
+/// when the tests' dev-dependencies turn on features of a shared
+/// dependency that the binary's graph leaves off, that dependency and
+/// everything above it (tch, ndarray, every workspace crate) is compiled
+/// twice, several minutes of CI. The fix is a feature entry in the root
+/// Cargo.toml (see docs/ARCHITECTURE.md, "One build for the binary and the
+/// tests").
+#[test]
+fn the_binary_and_the_tests_share_one_build() {
+    let binary = resolved_features(&["--package", "latentdyn", "--edges", "normal,build"]);
+    let tests = resolved_features(&["--workspace", "--features", super::TEST_FEATURES]);
+    assert!(
+        binary.keys().any(|p| p.starts_with("tch "))
+            && tests.keys().any(|p| p.starts_with("criterion ")),
+        "cargo tree's output was not parsed: binary {binary:?}"
+    );
+    let differ: Vec<String> = binary
+        .iter()
+        .filter_map(|(package, features)| {
+            let in_tests = tests.get(package)?;
+            (in_tests != features)
+                .then(|| format!("{package}: binary {features:?}, tests {in_tests:?}"))
+        })
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "the tests' build resolves these dependencies with other features than the \
+         binary's, so `cargo xtask test` and `cargo xtask smoke` compile them twice; \
+         add the tests' features to the dependency in the root Cargo.toml:\n{}",
+        differ.join("\n")
+    );
+}
+
 /// Every `.rs` file of the workspace's own code (crates, xtask, benches),
 /// as (path relative to the root, text); not this file, which names what
 /// it looks for.

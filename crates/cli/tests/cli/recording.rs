@@ -3,12 +3,10 @@
 //! `figures`, on a small fixture of our own; a recording file changed
 //! after training is refused; bad import flags fail with a clear message.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use support::{fails, ok, EXE};
+use crate::support::{fails, ok, EXE};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

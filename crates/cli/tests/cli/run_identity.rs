@@ -7,13 +7,11 @@
 //! shows the epochs it has, bad sizes and names fail first, and a grid's
 //! workers end with a runner killed by SIGKILL.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::support::{fails, ok, EXE};
 use std::time::{Duration, Instant};
-use support::{fails, ok, EXE};
 
 const TINY: [&str; 4] = [
     "dataset.n_samples=60",

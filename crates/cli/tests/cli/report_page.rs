@@ -9,12 +9,10 @@
 //! missing and it can (as root, with apt-get). Without a browser the test
 //! says so and passes.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::{ok, EXE};
+use crate::support::{ok, EXE};
 
 /// The browser, if one is installed.
 fn browser() -> Option<PathBuf> {

@@ -6,7 +6,7 @@
 //!
 //! The long comparison — GRU against NODE at the true dimensionality, 1000
 //! epochs each, scored against the binned true latents — is ignored by
-//! default: `cargo test -p latentdyn --test realdata -- --ignored --nocapture`.
+//! default: `cargo test --release -p latentdyn --test cli realdata:: -- --ignored --nocapture`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,8 +1,5 @@
 //! What the binary's tests share: the binary, and its output judged as a
-//! user reads it (`mod support;` in each test file).
-
-// Each test binary uses a part of it.
-#![allow(dead_code)]
+//! user reads it (`use crate::support::…` in each file).
 
 use std::process::Output;
 
