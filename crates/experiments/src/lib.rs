@@ -65,4 +65,14 @@ pub enum ExperimentError {
     /// A figure could not be drawn.
     #[error(transparent)]
     Figure(#[from] figures::FigureError),
+    /// A `results.csv` given back to `report` cannot be read.
+    #[error("{path}, line {line}: {reason}")]
+    Results {
+        /// The file.
+        path: PathBuf,
+        /// The line (1 = the header).
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
 }

@@ -677,6 +677,13 @@ pub struct ReportOptions {
     pub datasets: PathBuf,
     /// Find fixed points and draw figures of finished runs not yet analysed.
     pub analyse: bool,
+    /// Rows of runs whose directories are not among the grid directories
+    /// (read back from earlier `results.csv` files with
+    /// [`crate::results::read_runs_csv`]): merged by
+    /// [`crate::results::merge_rows`], a directory's run replacing its
+    /// row. They count in the table, the claims and the summary figures;
+    /// their per-run figures are wherever their directories are.
+    pub rows: Vec<RunRow>,
 }
 
 /// The runs to show in full: for each dataset and non-ablation model, the
@@ -735,7 +742,7 @@ pub fn build(
     on_event: &(dyn Fn(ReportEvent<'_>) + Sync),
 ) -> Result<Report, ExperimentError> {
     let mut rows = collect(dirs)?;
-    if rows.is_empty() {
+    if rows.is_empty() && opts.rows.is_empty() {
         return Err(ExperimentError::Run {
             path: dirs.first().cloned().unwrap_or_default(),
             reason: "holds no training runs (a grid directory holds \
@@ -780,6 +787,9 @@ pub fn build(
                 analysis_failures.push((r.dir.clone(), e.to_string()));
             }
         }
+    }
+    if !opts.rows.is_empty() {
+        rows = crate::results::merge_rows(rows, opts.rows.clone());
     }
     std::fs::create_dir_all(out).map_err(|source| ExperimentError::Io {
         path: out.to_path_buf(),

@@ -296,15 +296,195 @@ fn nll_basis_name(b: NllBasis) -> &'static str {
     }
 }
 
+/// The columns of `results.csv`, as [`write_runs_csv`] writes them and
+/// [`read_runs_csv`] reads them back.
+pub const RESULTS_HEADER: &str = "dataset,model,latent,seed,status,epochs_done,epochs,nll,\
+     rate_r2,state_r2,latent_r2,co_bps,heldin_bps,velocity_r2,psth_r2,nll_basis,batch_size,\
+     report_last,fp_model,fp_true,fp_matched,fp_missing,fp_spurious,fp_location_error,\
+     fp_eigenvalue_error,fp_study_model,fp_study_matched,fp_study_missing,fp_study_spurious,\
+     peak_rss_mib,wall_seconds,dir";
+
+/// The rows of a `results.csv` that [`write_runs_csv`] wrote: the runs of
+/// directories that are not at hand (an earlier session's, another
+/// machine's shard), for `latentdyn report --rows`. What the file does not
+/// hold stays empty: the study profile's location and eigenvalue errors.
+/// Errors name the file, the line and the column.
+pub fn read_runs_csv(path: &Path) -> Result<Vec<RunRow>, ExperimentError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let bad = |line: usize, reason: String| ExperimentError::Results {
+        path: path.to_path_buf(),
+        line,
+        reason,
+    };
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default();
+    if header.trim_end() != RESULTS_HEADER {
+        return Err(bad(
+            1,
+            format!("not a latentdyn results.csv (its header is not `{RESULTS_HEADER}`)"),
+        ));
+    }
+    let columns: Vec<&str> = RESULTS_HEADER.split(',').collect();
+    let mut rows = Vec::new();
+    for (i, line) in lines.enumerate() {
+        let n = i + 2;
+        if line.trim().is_empty() {
+            continue;
+        }
+        // `dir` is last, so a comma in a path stays in it.
+        let cells: Vec<&str> = line.splitn(columns.len(), ',').collect();
+        if cells.len() != columns.len() {
+            return Err(bad(
+                n,
+                format!("{} columns, the header has {}", cells.len(), columns.len()),
+            ));
+        }
+        let cell = |name: &str| -> &str {
+            let k = columns
+                .iter()
+                .position(|c| *c == name)
+                .expect("a column of the header");
+            cells[k]
+        };
+        let parse_err = |name: &str, what: &str| {
+            bad(
+                n,
+                format!("column `{name}`: `{}` is not {what}", cell(name)),
+            )
+        };
+        let int = |name: &str| -> Result<usize, ExperimentError> {
+            cell(name)
+                .parse()
+                .map_err(|_| parse_err(name, "a whole number"))
+        };
+        let opt_int = |name: &str| -> Result<Option<usize>, ExperimentError> {
+            match cell(name) {
+                "" => Ok(None),
+                _ => int(name).map(Some),
+            }
+        };
+        let float = |name: &str| -> Result<f64, ExperimentError> {
+            cell(name).parse().map_err(|_| parse_err(name, "a number"))
+        };
+        let opt_float = |name: &str| -> Result<Option<f64>, ExperimentError> {
+            match cell(name) {
+                "" => Ok(None),
+                _ => float(name).map(Some),
+            }
+        };
+        let status = match cell("status") {
+            "completed" => RunStatus::Completed,
+            "interrupted" => RunStatus::Interrupted,
+            "diverged" => RunStatus::Diverged,
+            _ => return Err(parse_err("status", "completed, interrupted or diverged")),
+        };
+        let nll_basis = match cell("nll_basis") {
+            "full" => NllBasis::Full,
+            "without-stirling" => NllBasis::WithoutStirling,
+            _ => return Err(parse_err("nll_basis", "full or without-stirling")),
+        };
+        // The writer leaves a recording's R² cells empty (it has no truth).
+        let recording = match cell("rate_r2") {
+            "" => Some(RecordingRow {
+                co_bps: opt_float("co_bps")?,
+                heldin_bps: opt_float("heldin_bps")?,
+                velocity_r2: opt_float("velocity_r2")?,
+                psth_r2: opt_float("psth_r2")?,
+            }),
+            _ => None,
+        };
+        let truth = |name: &str| -> Result<f64, ExperimentError> {
+            Ok(opt_float(name)?.unwrap_or(f64::NAN))
+        };
+        let fp_true = opt_int("fp_true")?;
+        let fixed_points = match opt_int("fp_model")? {
+            None => None,
+            Some(model) => Some(FixedPointRow {
+                model,
+                truth: fp_true,
+                matched: opt_int("fp_matched")?,
+                missing: opt_int("fp_missing")?,
+                spurious: opt_int("fp_spurious")?,
+                location_error: opt_float("fp_location_error")?,
+                eigenvalue_error: opt_float("fp_eigenvalue_error")?,
+            }),
+        };
+        let fixed_points_study = match opt_int("fp_study_model")? {
+            None => None,
+            Some(model) => Some(FixedPointRow {
+                model,
+                truth: fp_true,
+                matched: opt_int("fp_study_matched")?,
+                missing: opt_int("fp_study_missing")?,
+                spurious: opt_int("fp_study_spurious")?,
+                location_error: None,
+                eigenvalue_error: None,
+            }),
+        };
+        let latent = int("latent")?;
+        let seed = cell("seed")
+            .parse()
+            .map_err(|_| parse_err("seed", "a whole number"))?;
+        if cell("dataset").is_empty() || cell("model").is_empty() {
+            return Err(bad(n, "the dataset and the model must be named".into()));
+        }
+        rows.push(RunRow {
+            dataset: cell("dataset").to_owned(),
+            model: cell("model").to_owned(),
+            latent,
+            seed,
+            status,
+            epochs_done: int("epochs_done")?,
+            epochs: int("epochs")?,
+            nll: float("nll")?,
+            rate_r2: truth("rate_r2")?,
+            state_r2: truth("state_r2")?,
+            latent_r2: truth("latent_r2")?,
+            recording,
+            nll_basis,
+            batch_size: int("batch_size")?,
+            report_last: int("report_last")?,
+            fixed_points,
+            fixed_points_study,
+            peak_rss_mib: opt_float("peak_rss_mib")?,
+            wall_seconds: float("wall_seconds")?,
+            dir: PathBuf::from(cell("dir")),
+        });
+    }
+    Ok(rows)
+}
+
+/// The rows of run directories merged with rows read back from earlier
+/// `results.csv` files (in the order given), one row per cell (dataset,
+/// model, latent, seed): a run directory's row replaces any earlier row
+/// of its cell; among earlier rows, a completed one replaces one that is
+/// not, and otherwise the later file's replaces the earlier's. Sorted as
+/// [`collect`] sorts.
+pub fn merge_rows(from_dirs: Vec<RunRow>, earlier: Vec<RunRow>) -> Vec<RunRow> {
+    type Key = (String, String, usize, u64);
+    let key = |r: &RunRow| -> Key { (r.dataset.clone(), r.model.clone(), r.latent, r.seed) };
+    let mut by_cell: BTreeMap<Key, RunRow> = BTreeMap::new();
+    for r in earlier {
+        let done = |r: &RunRow| r.status == RunStatus::Completed;
+        match by_cell.get(&key(&r)) {
+            Some(prev) if done(prev) && !done(&r) => {}
+            _ => {
+                by_cell.insert(key(&r), r);
+            }
+        }
+    }
+    for r in from_dirs {
+        by_cell.insert(key(&r), r);
+    }
+    by_cell.into_values().collect()
+}
+
 /// `results.csv`: one row per run, written atomically.
 pub fn write_runs_csv(rows: &[RunRow], path: &Path) -> Result<(), ExperimentError> {
-    let mut text = String::from(
-        "dataset,model,latent,seed,status,epochs_done,epochs,nll,rate_r2,state_r2,latent_r2,\
-         co_bps,heldin_bps,velocity_r2,psth_r2,nll_basis,batch_size,report_last,\
-         fp_model,fp_true,fp_matched,fp_missing,fp_spurious,fp_location_error,fp_eigenvalue_error,\
-         fp_study_model,fp_study_matched,fp_study_missing,fp_study_spurious,\
-         peak_rss_mib,wall_seconds,dir\n",
-    );
+    let mut text = format!("{RESULTS_HEADER}\n");
     fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
         v.map_or_else(String::new, |v| v.to_string())
     }
@@ -906,6 +1086,182 @@ mod tests {
         assert!(!p
             .iter()
             .any(|p| p.dataset == "macarthur100" && p.model == "node"));
+    }
+
+    fn csv_row(dataset: &str, model: &str, seed: u64, status: RunStatus) -> RunRow {
+        RunRow {
+            dataset: dataset.into(),
+            model: model.into(),
+            latent: 3,
+            seed,
+            status,
+            epochs_done: 3000,
+            epochs: 3000,
+            nll: 1.368919,
+            rate_r2: 0.909622,
+            state_r2: 0.927549,
+            latent_r2: 0.924784,
+            recording: None,
+            nll_basis: NllBasis::Full,
+            batch_size: 650,
+            report_last: 500,
+            fixed_points: None,
+            fixed_points_study: None,
+            peak_rss_mib: None,
+            wall_seconds: 2869.0,
+            dir: PathBuf::from(format!("runs/survey/{dataset}/{model}-L3-s{seed}")),
+        }
+    }
+
+    /// What `write_runs_csv` writes, `read_runs_csv` reads back: writing
+    /// the rows read gives the same text, for completed runs with both
+    /// fixed-point profiles, a recording's run (no truth: empty R² cells),
+    /// an interrupted run with a NaN NLL, and a path with a comma in it.
+    #[test]
+    fn results_csv_reads_back_what_was_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = csv_row("study:arneodo", "node", 0, RunStatus::Completed);
+        a.fixed_points = Some(FixedPointRow {
+            model: 3,
+            truth: Some(3),
+            matched: Some(2),
+            missing: Some(1),
+            spurious: Some(1),
+            location_error: Some(0.193478),
+            eigenvalue_error: Some(0.047581),
+        });
+        a.fixed_points_study = Some(FixedPointRow {
+            model: 3,
+            truth: Some(3),
+            matched: Some(2),
+            missing: Some(1),
+            spurious: Some(1),
+            location_error: None,
+            eigenvalue_error: None,
+        });
+        a.peak_rss_mib = Some(502.0);
+        let mut rec = csv_row("reach_a", "gru", 1, RunStatus::Completed);
+        (rec.rate_r2, rec.state_r2, rec.latent_r2) = (f64::NAN, f64::NAN, f64::NAN);
+        rec.recording = Some(RecordingRow {
+            co_bps: Some(0.148),
+            heldin_bps: Some(0.2),
+            velocity_r2: None,
+            psth_r2: Some(0.5),
+        });
+        let mut stopped = csv_row("study:lorenz", "gru", 2, RunStatus::Interrupted);
+        stopped.nll = f64::NAN;
+        stopped.epochs_done = 12;
+        stopped.nll_basis = NllBasis::WithoutStirling;
+        stopped.dir = PathBuf::from("/data/runs, copy/lorenz/gru-L3-s2");
+        let rows = vec![a, rec, stopped];
+        let first = dir.path().join("first.csv");
+        write_runs_csv(&rows, &first).unwrap();
+        let back = read_runs_csv(&first).unwrap();
+        assert_eq!(back.len(), 3);
+        assert_eq!(back[0].fixed_points, rows[0].fixed_points);
+        assert_eq!(back[0].fixed_points_study, rows[0].fixed_points_study);
+        assert_eq!(back[1].recording, rows[1].recording);
+        assert!(back[1].rate_r2.is_nan() && back[2].nll.is_nan());
+        assert_eq!(back[2].dir, rows[2].dir);
+        assert_eq!(back[2].nll_basis, NllBasis::WithoutStirling);
+        let second = dir.path().join("second.csv");
+        write_runs_csv(&back, &second).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&first).unwrap(),
+            std::fs::read_to_string(&second).unwrap()
+        );
+        // The survey's committed rows read back too (the file's own copy
+        // in the repository).
+        let survey = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/results/survey.csv");
+        let rows = read_runs_csv(&survey).unwrap();
+        assert!(rows.len() >= 14 && rows.iter().all(|r| r.epochs == 3000));
+    }
+
+    #[test]
+    fn a_damaged_results_csv_names_the_line_and_the_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.csv");
+        write_runs_csv(
+            &[
+                csv_row("arneodo", "gru", 0, RunStatus::Completed),
+                csv_row("arneodo", "node", 0, RunStatus::Completed),
+            ],
+            &good,
+        )
+        .unwrap();
+        let text = std::fs::read_to_string(&good).unwrap();
+        let damaged = |name: &str, edit: &dyn Fn(&str) -> String| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, edit(&text)).unwrap();
+            read_runs_csv(&p).unwrap_err().to_string()
+        };
+        let e = damaged("header.csv", &|t| t.replacen("dataset,", "set,", 1));
+        assert!(
+            e.contains("header.csv, line 1") && e.contains("not a latentdyn results.csv"),
+            "{e}"
+        );
+        let e = damaged("number.csv", &|t| t.replace(",1.368919,", ",one,"));
+        assert!(
+            e.contains("line 2") && e.contains("column `nll`: `one` is not a number"),
+            "{e}"
+        );
+        let e = damaged("status.csv", &|t| {
+            let mut lines: Vec<String> = t.lines().map(String::from).collect();
+            lines[2] = lines[2].replace(",completed,", ",done,");
+            lines.join("\n")
+        });
+        assert!(
+            e.contains("line 3") && e.contains("column `status`: `done`"),
+            "{e}"
+        );
+        let e = damaged("short.csv", &|t| {
+            let mut lines: Vec<String> = t.lines().map(String::from).collect();
+            lines[1] = lines[1].split(',').take(5).collect::<Vec<_>>().join(",");
+            lines.join("\n")
+        });
+        assert!(
+            e.contains("line 2") && e.contains("5 columns, the header has 32"),
+            "{e}"
+        );
+        let missing = read_runs_csv(&dir.path().join("absent.csv"))
+            .unwrap_err()
+            .to_string();
+        assert!(missing.contains("absent.csv"), "{missing}");
+    }
+
+    /// A run directory's row replaces an earlier row of its cell; among
+    /// earlier rows, completed beats unfinished, then the later file wins.
+    #[test]
+    fn merged_rows_keep_one_row_per_cell() {
+        let mut old_done = csv_row("arneodo", "gru", 0, RunStatus::Completed);
+        old_done.nll = 1.0;
+        let mut later_stopped = csv_row("arneodo", "gru", 0, RunStatus::Interrupted);
+        later_stopped.nll = 2.0;
+        let mut a = csv_row("arneodo", "node", 0, RunStatus::Completed);
+        a.nll = 3.0;
+        let mut b = a.clone();
+        b.nll = 4.0;
+        let mut dir_row = csv_row("macarthur100", "gru", 0, RunStatus::Interrupted);
+        dir_row.nll = 5.0;
+        let mut earlier_done = dir_row.clone();
+        earlier_done.status = RunStatus::Completed;
+        earlier_done.nll = 6.0;
+        let merged = merge_rows(
+            vec![dir_row],
+            vec![old_done, a, earlier_done, later_stopped, b],
+        );
+        let nll: Vec<(&str, &str, f64)> = merged
+            .iter()
+            .map(|r| (r.dataset.as_str(), r.model.as_str(), r.nll))
+            .collect();
+        assert_eq!(
+            nll,
+            [
+                ("arneodo", "gru", 1.0),
+                ("arneodo", "node", 4.0),
+                ("macarthur100", "gru", 5.0)
+            ]
+        );
     }
 
     #[test]

@@ -16,11 +16,17 @@ use latentdyn_experiments::results::table;
 #[derive(Args, Debug)]
 pub struct ReportArgs {
     /// Grid directories (e.g. `runs/paper`, or one per shard machine) to merge.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "rows")]
     dirs: Vec<PathBuf>,
     /// Where results.csv and report/ go (default: the first directory).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// An earlier results.csv whose runs' directories are not here (another
+    /// machine's shard, an earlier session's): its rows join the table, the
+    /// claims and the summary figures; a run in DIRS replaces its row
+    /// (repeatable; among these files a completed row wins, then the later file).
+    #[arg(long, value_name = "RESULTS_CSV")]
+    rows: Vec<PathBuf>,
     /// Where datasets are looked up (and generated) for the fixed-point analysis.
     #[arg(long, default_value = "datasets")]
     datasets: PathBuf,
@@ -31,17 +37,39 @@ pub struct ReportArgs {
 
 /// Runs `latentdyn report`.
 pub fn run(args: ReportArgs) -> Result<()> {
-    let out = args.out.clone().unwrap_or_else(|| args.dirs[0].clone());
-    report(&args.dirs, &out, &args.datasets, !args.no_analysis)
+    let out = match (&args.out, args.dirs.first()) {
+        (Some(out), _) => out.clone(),
+        (None, Some(first)) => first.clone(),
+        (None, None) => anyhow::bail!(
+            "--rows without a grid directory needs --out: where results.csv and report/ go"
+        ),
+    };
+    let mut earlier = Vec::new();
+    for csv in &args.rows {
+        earlier.extend(latentdyn_experiments::results::read_runs_csv(csv)?);
+    }
+    report_with(&args.dirs, &out, &args.datasets, !args.no_analysis, earlier)
 }
 
 /// Analyses finished runs in `dirs` that need it (with a progress bar),
 /// writes `<out>/results.csv`, the figures and the report, and prints the
 /// table beside the published values (`latentdyn ablate` ends with it).
 pub fn report(dirs: &[PathBuf], out: &Path, datasets: &Path, analyse: bool) -> Result<()> {
+    report_with(dirs, out, datasets, analyse, Vec::new())
+}
+
+/// [`report`], with `rows` of runs whose directories are not in `dirs`.
+fn report_with(
+    dirs: &[PathBuf],
+    out: &Path,
+    datasets: &Path,
+    analyse: bool,
+    rows: Vec<latentdyn_experiments::results::RunRow>,
+) -> Result<()> {
     let opts = ReportOptions {
         datasets: datasets.to_path_buf(),
         analyse,
+        rows,
     };
     let bar = Mutex::new(None::<ProgressBar>);
     let r = latentdyn_experiments::report::build(dirs, out, &opts, &|event| {

@@ -205,6 +205,41 @@ fn grid_runs_resumes_after_sigkill_and_shards_merge() {
             .arg(&datasets),
     );
     assert_eq!(results(&merged.join("results.csv")), reference);
+
+    // 4. A shard whose directories are gone stands in by its results.csv
+    //    (`--rows`), beside the other shard's directories, or alone.
+    let kept = tmp.path().join("shard-b.csv");
+    std::fs::copy(b.join("tiny/results.csv"), &kept).unwrap();
+    std::fs::remove_dir_all(&b).unwrap();
+    let from_rows = tmp.path().join("from-rows");
+    let text = run_ok(
+        Command::new(EXE)
+            .arg("report")
+            .arg(a.join("tiny"))
+            .arg("--rows")
+            .arg(&kept)
+            .arg("--out")
+            .arg(&from_rows)
+            .arg("--datasets")
+            .arg(&datasets),
+    );
+    assert_eq!(results(&from_rows.join("results.csv")), reference);
+    assert!(text.contains("3 runs ->"), "{text}");
+    let only_rows = tmp.path().join("only-rows");
+    run_ok(
+        Command::new(EXE)
+            .arg("report")
+            .arg("--rows")
+            .arg(a.join("tiny/results.csv"))
+            .arg("--rows")
+            .arg(&kept)
+            .arg("--out")
+            .arg(&only_rows)
+            .arg("--datasets")
+            .arg(&datasets),
+    );
+    assert_eq!(results(&only_rows.join("results.csv")), reference);
+    assert!(only_rows.join("report/index.html").is_file());
 }
 
 #[test]
@@ -257,4 +292,34 @@ fn unknown_grids_and_bad_shards_are_refused() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("shard 3/2"));
+    // `report --rows`: a file that is not a results.csv names itself and
+    // its line; rows alone need --out.
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("notes.csv");
+    std::fs::write(&bad, "a,b\n1,2\n").unwrap();
+    let out = Command::new(EXE)
+        .arg("report")
+        .arg("--rows")
+        .arg(&bad)
+        .arg("--out")
+        .arg(tmp.path().join("r"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && !err.contains("panicked"), "{err}");
+    assert!(
+        err.contains("notes.csv, line 1") && err.contains("not a latentdyn results.csv"),
+        "{err}"
+    );
+    let out = Command::new(EXE)
+        .arg("report")
+        .arg("--rows")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("needs --out"),
+        "{err}"
+    );
 }
