@@ -400,30 +400,29 @@ pub fn read_runs_csv(path: &Path) -> Result<Vec<RunRow>, ExperimentError> {
             Ok(opt_float(name)?.unwrap_or(f64::NAN))
         };
         let fp_true = opt_int("fp_true")?;
-        let fixed_points = match opt_int("fp_model")? {
-            None => None,
-            Some(model) => Some(FixedPointRow {
+        // Our profile's columns are `fp_*`; the study profile's `fp_study_*`
+        // (the file holds no errors for it).
+        let fixed = |prefix: &str, errors: bool| -> Result<_, ExperimentError> {
+            let col = |c: &str| format!("{prefix}{c}");
+            let Some(model) = opt_int(&col("model"))? else {
+                return Ok(None);
+            };
+            let error = |c: &str| match errors {
+                true => opt_float(&col(c)),
+                false => Ok(None),
+            };
+            Ok(Some(FixedPointRow {
                 model,
                 truth: fp_true,
-                matched: opt_int("fp_matched")?,
-                missing: opt_int("fp_missing")?,
-                spurious: opt_int("fp_spurious")?,
-                location_error: opt_float("fp_location_error")?,
-                eigenvalue_error: opt_float("fp_eigenvalue_error")?,
-            }),
+                matched: opt_int(&col("matched"))?,
+                missing: opt_int(&col("missing"))?,
+                spurious: opt_int(&col("spurious"))?,
+                location_error: error("location_error")?,
+                eigenvalue_error: error("eigenvalue_error")?,
+            }))
         };
-        let fixed_points_study = match opt_int("fp_study_model")? {
-            None => None,
-            Some(model) => Some(FixedPointRow {
-                model,
-                truth: fp_true,
-                matched: opt_int("fp_study_matched")?,
-                missing: opt_int("fp_study_missing")?,
-                spurious: opt_int("fp_study_spurious")?,
-                location_error: None,
-                eigenvalue_error: None,
-            }),
-        };
+        let fixed_points = fixed("fp_", true)?;
+        let fixed_points_study = fixed("fp_study_", false)?;
         let latent = int("latent")?;
         let seed = cell("seed")
             .parse()

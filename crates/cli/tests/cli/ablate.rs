@@ -40,14 +40,7 @@ fn ablate(grid: &Path, root: &Path, datasets: &Path, extra: &[&str]) -> Command 
 }
 
 fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("latentdyn runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{text}");
-    text
+    crate::support::ok(cmd.output().expect("latentdyn runs"))
 }
 
 /// results.csv without the peak-memory, wall-time and directory columns

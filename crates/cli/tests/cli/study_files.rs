@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::support::ok;
+
 const EXE: &str = env!("CARGO_BIN_EXE_latentdyn");
 const FIXTURE: &str = "Arneodo10_10S_70T_35P_0seed_poisson.h5";
 
@@ -22,16 +24,6 @@ fn run(args: &[&str], cwd: &Path, study_dir: Option<&Path>) -> Output {
     c.output().expect("latentdyn runs")
 }
 
-fn ok(out: &Output) -> String {
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{text}");
-    text
-}
-
 fn err(out: &Output) -> String {
     assert!(!out.status.success(), "succeeded unexpectedly");
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -45,7 +37,7 @@ fn a_study_file_shows_imports_trains_and_evaluates() {
     std::fs::copy(fixtures().join(FIXTURE), &h5).unwrap();
     let h5s = h5.to_str().unwrap();
 
-    let shown = ok(&run(&["data", "show", h5s], dir, None));
+    let shown = ok(run(&["data", "show", h5s], dir, None));
     assert!(
         shown.contains("10 samples × 70 steps × 10 channels")
             && shown.contains("6 train / 2 valid / 2 test"),
@@ -56,7 +48,7 @@ fn a_study_file_shows_imports_trains_and_evaluates() {
         "{shown}"
     );
 
-    let imported = ok(&run(
+    let imported = ok(run(
         &["data", "import", h5s, "--out", "imported"],
         dir,
         None,
@@ -66,10 +58,10 @@ fn a_study_file_shows_imports_trains_and_evaluates() {
         "{imported}"
     );
     let npz = dir.join("imported/Arneodo10_10S_70T_35P_0seed_poisson.npz");
-    let again = ok(&run(&["data", "show", npz.to_str().unwrap()], dir, None));
+    let again = ok(run(&["data", "show", npz.to_str().unwrap()], dir, None));
     assert!(again.contains("6 train / 2 valid / 2 test"), "{again}");
 
-    let trained = ok(&run(
+    let trained = ok(run(
         &[
             "train",
             "--data",
@@ -95,7 +87,7 @@ fn a_study_file_shows_imports_trains_and_evaluates() {
         "{cfg}"
     );
 
-    let evaluated = ok(&run(&["eval", "run", "--json"], dir, None));
+    let evaluated = ok(run(&["eval", "run", "--json"], dir, None));
     assert!(evaluated.contains("\"valid\""), "{evaluated}");
 
     // The file changes under the run: refused, naming the hash.
@@ -139,7 +131,7 @@ fn the_studys_own_files_train_as_study_presets() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let out = ok(&run(
+    let out = ok(run(
         &[
             "train",
             "--data",
