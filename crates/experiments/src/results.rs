@@ -1266,26 +1266,9 @@ mod tests {
     #[test]
     fn unfinished_runs_stay_out_of_the_cells() {
         let row = |seed: u64, status: RunStatus, done: usize, rate: f64| RunRow {
-            dataset: "study:arneodo".into(),
-            model: "node".into(),
-            latent: 3,
-            seed,
-            status,
             epochs_done: done,
-            epochs: 3000,
-            nll: 1.37,
             rate_r2: rate,
-            state_r2: 0.93,
-            latent_r2: 0.9,
-            recording: None,
-            nll_basis: NllBasis::Full,
-            batch_size: 650,
-            report_last: 500,
-            fixed_points: None,
-            fixed_points_study: None,
-            peak_rss_mib: None,
-            wall_seconds: 1.0,
-            dir: PathBuf::from("x"),
+            ..csv_row("study:arneodo", "node", seed, status)
         };
         let cells = summarise(&[
             row(0, RunStatus::Completed, 3000, 0.91),
