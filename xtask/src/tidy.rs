@@ -41,26 +41,32 @@ struct Package {
     default_features: Vec<String>,
 }
 
-fn workspace_packages() -> Vec<Package> {
+/// The standard output of `cargo ARGS` in the repository root (the cargo
+/// running the tests), which must succeed.
+fn cargo_stdout(args: &[&str]) -> Vec<u8> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let root = super::repo_root();
     let out = Command::new(cargo)
-        .current_dir(&root)
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ])
+        .current_dir(super::repo_root())
+        .args(args)
         .output()
-        .expect("cargo metadata runs");
+        .expect("cargo runs");
     assert!(
         out.status.success(),
-        "cargo metadata failed: {}",
+        "cargo {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let meta: Value = serde_json::from_slice(&out.stdout).expect("cargo metadata prints JSON");
+    out.stdout
+}
+
+fn workspace_packages() -> Vec<Package> {
+    let stdout = cargo_stdout(&[
+        "metadata",
+        "--format-version",
+        "1",
+        "--no-deps",
+        "--offline",
+    ]);
+    let meta: Value = serde_json::from_slice(&stdout).expect("cargo metadata prints JSON");
     meta["packages"]
         .as_array()
         .expect("packages array")
@@ -198,27 +204,17 @@ fn ci_runs_the_readme_test_command() {
 /// feature lists it is built with (a package built for the host and for
 /// the target may appear twice).
 fn resolved_features(args: &[&str]) -> BTreeMap<String, Vec<String>> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = Command::new(cargo)
-        .current_dir(super::repo_root())
-        .args([
-            "tree",
-            "--offline",
-            "--prefix",
-            "none",
-            "--format",
-            "{p}|{f}",
-        ])
-        .args(args)
-        .output()
-        .expect("cargo tree runs");
-    assert!(
-        out.status.success(),
-        "cargo tree {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let tree = [
+        "tree",
+        "--offline",
+        "--prefix",
+        "none",
+        "--format",
+        "{p}|{f}",
+    ];
+    let stdout = cargo_stdout(&[&tree[..], args].concat());
     let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
+    for line in String::from_utf8_lossy(&stdout).lines() {
         let line = line.trim_end_matches(" (*)");
         let Some((package, features)) = line.split_once('|') else {
             continue;

@@ -5,6 +5,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::support::ok;
+
 const EXE: &str = env!("CARGO_BIN_EXE_latentdyn");
 
 fn fails(args: &[&str], dir: &Path) -> String {
@@ -41,19 +43,14 @@ fn run_commands_explain_what_is_wrong() {
 
     // A tiny real run, then its checkpoint taken away.
     let run = tmp.path().join("run");
-    let gen = Command::new(EXE)
+    ok(Command::new(EXE)
         .args(["data", "generate", "--system", "arneodo", "--obs-dim", "6"])
         .args(["--n-samples", "60", "--n-timesteps", "20", "--out"])
         .arg(&datasets)
         .output()
-        .unwrap();
-    assert!(
-        gen.status.success(),
-        "{}",
-        String::from_utf8_lossy(&gen.stderr)
-    );
+        .unwrap());
     let npz = datasets.join("Arneodo6_60S_20T_35P_0seed_poisson.npz");
-    let train = Command::new(EXE)
+    ok(Command::new(EXE)
         .args([
             "train",
             "--model",
@@ -76,12 +73,7 @@ fn run_commands_explain_what_is_wrong() {
         .arg("--out")
         .arg(&run)
         .output()
-        .unwrap();
-    assert!(
-        train.status.success(),
-        "{}",
-        String::from_utf8_lossy(&train.stderr)
-    );
+        .unwrap());
     let best = run.join("best.safetensors");
     let saved = std::fs::read(&best).unwrap();
     std::fs::remove_file(&best).unwrap();
